@@ -1,0 +1,34 @@
+// What every compute backend (cpu, webgpu) offers the runtime. Sessions, sampling, the CLI and
+// the server are written against this interface only.
+import type { RwkvConfig } from '../model/config.js';
+import type { ModelIdentity, RwkvState } from '../runtime/state.js';
+
+export type DeviceName = 'cpu' | 'webgpu';
+
+export interface Backend {
+  readonly device: DeviceName;
+  readonly model: ModelIdentity;
+  readonly config: RwkvConfig;
+
+  /** A zero state for this model. */
+  createState(): RwkvState;
+
+  /**
+   * Feed `tokens` (at least one) into `state`, advancing it in place; returns the logits after
+   * the last token. Backends may process the tokens as a parallel sequence (prefill); the result
+   * must equal feeding them one at a time.
+   */
+  forward(state: RwkvState, tokens: readonly number[]): Promise<Float32Array>;
+
+  /** Like forward, but returns the logits after every token: tokens.length rows of vocabSize. */
+  forwardAll(state: RwkvState, tokens: readonly number[]): Promise<Float32Array[]>;
+
+  /**
+   * Advance several independent states by one token each, in one step (weights read once).
+   * Returns one logits row per state, in order.
+   */
+  forwardBatch(states: readonly RwkvState[], tokens: readonly number[]): Promise<Float32Array[]>;
+
+  /** Release what the backend holds (GPU buffers, workers). */
+  dispose(): Promise<void>;
+}

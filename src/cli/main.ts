@@ -1,0 +1,18 @@
+// The `rwkv` command line. Each subcommand lives in its own file under commands/ and registers
+// itself on the program; this file only wires them together and turns errors into messages.
+import { Command } from 'commander';
+
+const program = new Command();
+program
+  .name('rwkv')
+  .description('RWKV-7 language models in TypeScript (CPU and WebGPU)')
+  .showHelpAfterError();
+
+// subcommand registrations (one line each)
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`rwkv: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

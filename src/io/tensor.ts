@@ -1,0 +1,38 @@
+// The format-neutral view of a checkpoint: named tensors whose bytes are read on demand, so a
+// large checkpoint is never held in memory twice (the reader keeps only offsets).
+
+export type DType = 'bf16' | 'f16' | 'f32';
+
+export const DTYPE_BYTES: Record<DType, number> = { bf16: 2, f16: 2, f32: 4 };
+
+export interface TensorEntry {
+  readonly name: string;
+  readonly dtype: DType;
+  /** Logical shape, row-major. */
+  readonly shape: readonly number[];
+  /** Number of elements (product of shape). */
+  readonly numel: number;
+  /** Raw little-endian element bytes in row-major order (views/strides already resolved). */
+  readBytes(): Promise<Uint8Array>;
+  /** The values converted to float32 (bf16/f16 are widened exactly). */
+  readF32(): Promise<Float32Array>;
+}
+
+export interface Checkpoint {
+  readonly path: string;
+  readonly format: 'pth' | 'safetensors';
+  /** In the file's own order. */
+  readonly tensors: ReadonlyMap<string, TensorEntry>;
+  close(): Promise<void>;
+}
+
+/** Any problem with a checkpoint file: always names the file. */
+export class CheckpointError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'CheckpointError';
+  }
+}
