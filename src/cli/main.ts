@@ -1,6 +1,8 @@
 // The `rwkv` command line. Each subcommand lives in its own file under commands/ and registers
 // itself on the program; this file only wires them together and turns errors into messages.
 import { Command } from 'commander';
+import { registerInfo } from './commands/info.js';
+import { registerLogits } from './commands/logits.js';
 
 const program = new Command();
 program
@@ -9,6 +11,8 @@ program
   .showHelpAfterError();
 
 // subcommand registrations (one line each)
+registerInfo(program);
+registerLogits(program);
 
 try {
   await program.parseAsync(process.argv);

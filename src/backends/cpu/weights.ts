@@ -1,0 +1,133 @@
+// RWKV-7 weights widened to float32 for the CPU backend. LoRA factors are transposed at load so
+// every product in the forward pass is a row-major matrix × vector (y[o] = Σ_i W[o][i]·x[i]).
+import type { ModelFile } from '../../model/model-file.js';
+
+/** A row-major [rows × cols] float32 matrix. */
+export interface Matrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
+
+export interface CpuLayerWeights {
+  ln1w: Float32Array;
+  ln1b: Float32Array;
+  ln2w: Float32Array;
+  ln2b: Float32Array;
+  xr: Float32Array;
+  xw: Float32Array;
+  xk: Float32Array;
+  xv: Float32Array;
+  xa: Float32Array;
+  xg: Float32Array;
+  w0: Float32Array;
+  w1: Matrix; // [rank × C] (transposed from [C, rank])
+  w2: Matrix; // [C × rank]
+  a0: Float32Array;
+  a1: Matrix;
+  a2: Matrix;
+  /** Value-residual LoRA; absent in layer 0. */
+  v0?: Float32Array;
+  v1?: Matrix;
+  v2?: Matrix;
+  g1: Matrix;
+  g2: Matrix;
+  kk: Float32Array;
+  ka: Float32Array;
+  rk: Float32Array; // [H × N]
+  wr: Matrix;
+  wk: Matrix;
+  wv: Matrix;
+  wo: Matrix;
+  lnxw: Float32Array;
+  lnxb: Float32Array;
+  ffnXk: Float32Array;
+  ffnKey: Matrix; // [F × C]
+  ffnValue: Matrix; // [C × F]
+}
+
+export interface CpuWeights {
+  /** Embedding with blocks.0.ln0 already applied to every row (it only ever sees embeddings). */
+  emb: Matrix;
+  layers: CpuLayerWeights[];
+  lnOutW: Float32Array;
+  lnOutB: Float32Array;
+  head: Matrix;
+}
+
+function transpose(m: Matrix): Matrix {
+  const out = new Float32Array(m.data.length);
+  for (let r = 0; r < m.rows; r++) {
+    for (let c = 0; c < m.cols; c++) out[c * m.rows + r] = m.data[r * m.cols + c];
+  }
+  return { rows: m.cols, cols: m.rows, data: out };
+}
+
+export async function loadCpuWeights(
+  model: ModelFile,
+  layerNorm: (x: Float32Array, w: Float32Array, b: Float32Array, out: Float32Array) => void,
+): Promise<CpuWeights> {
+  const vec = async (name: string) => model.tensor(name).readF32();
+  const mat = async (name: string): Promise<Matrix> => {
+    const t = model.tensor(name);
+    return { rows: t.shape[0], cols: t.shape[1], data: await t.readF32() };
+  };
+  const lora = async (name: string) => transpose(await mat(name));
+  const c = model.config;
+
+  const emb = await mat('emb.weight');
+  const ln0w = await vec('blocks.0.ln0.weight');
+  const ln0b = await vec('blocks.0.ln0.bias');
+  for (let r = 0; r < emb.rows; r++) {
+    const row = emb.data.subarray(r * emb.cols, (r + 1) * emb.cols);
+    layerNorm(row, ln0w, ln0b, row);
+  }
+
+  const layers: CpuLayerWeights[] = [];
+  for (let i = 0; i < c.nLayer; i++) {
+    const p = `blocks.${i}.`;
+    const hasV = i > 0;
+    layers.push({
+      ln1w: await vec(p + 'ln1.weight'),
+      ln1b: await vec(p + 'ln1.bias'),
+      ln2w: await vec(p + 'ln2.weight'),
+      ln2b: await vec(p + 'ln2.bias'),
+      xr: await vec(p + 'att.x_r'),
+      xw: await vec(p + 'att.x_w'),
+      xk: await vec(p + 'att.x_k'),
+      xv: await vec(p + 'att.x_v'),
+      xa: await vec(p + 'att.x_a'),
+      xg: await vec(p + 'att.x_g'),
+      w0: await vec(p + 'att.w0'),
+      w1: await lora(p + 'att.w1'),
+      w2: await lora(p + 'att.w2'),
+      a0: await vec(p + 'att.a0'),
+      a1: await lora(p + 'att.a1'),
+      a2: await lora(p + 'att.a2'),
+      v0: hasV ? await vec(p + 'att.v0') : undefined,
+      v1: hasV ? await lora(p + 'att.v1') : undefined,
+      v2: hasV ? await lora(p + 'att.v2') : undefined,
+      g1: await lora(p + 'att.g1'),
+      g2: await lora(p + 'att.g2'),
+      kk: await vec(p + 'att.k_k'),
+      ka: await vec(p + 'att.k_a'),
+      rk: await vec(p + 'att.r_k'),
+      wr: await mat(p + 'att.receptance.weight'),
+      wk: await mat(p + 'att.key.weight'),
+      wv: await mat(p + 'att.value.weight'),
+      wo: await mat(p + 'att.output.weight'),
+      lnxw: await vec(p + 'att.ln_x.weight'),
+      lnxb: await vec(p + 'att.ln_x.bias'),
+      ffnXk: await vec(p + 'ffn.x_k'),
+      ffnKey: await mat(p + 'ffn.key.weight'),
+      ffnValue: await mat(p + 'ffn.value.weight'),
+    });
+  }
+  return {
+    emb,
+    layers,
+    lnOutW: await vec('ln_out.weight'),
+    lnOutB: await vec('ln_out.bias'),
+    head: await mat('head.weight'),
+  };
+}

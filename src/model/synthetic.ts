@@ -1,0 +1,99 @@
+// Random RWKV-7 models of any shape, held in memory as a Checkpoint: for benchmarks at the real
+// model sizes (no trained checkpoints are downloadable here) and for tests of odd shapes.
+// Values are scaled so activations stay in the range of a trained model (unit-variance linear
+// outputs, decays spread over (0, 1)), which keeps benchmarks free of NaN/denormal slow paths.
+import { decodeF32, encodeF32 } from '../io/dtype.js';
+import type { Checkpoint, DType, TensorEntry } from '../io/tensor.js';
+import type { RwkvConfig } from './config.js';
+import { expectedTensors } from './weight-names.js';
+
+/** Shapes of the released RWKV-7 sizes (head size 64, vocabulary 65536, ffn 4C). */
+export const STANDARD_SHAPES = {
+  '0.1B': { nLayer: 12, nEmbd: 768 },
+  '0.4B': { nLayer: 24, nEmbd: 1024 },
+  '1.5B': { nLayer: 24, nEmbd: 2048 },
+  '2.9B': { nLayer: 32, nEmbd: 2560 },
+  '7.2B': { nLayer: 32, nEmbd: 4096 },
+} as const;
+
+export type StandardSize = keyof typeof STANDARD_SHAPES;
+
+/** LoRA ranks grow with width in the released models; these follow that trend. */
+export function standardConfig(size: StandardSize, vocabSize = 65536): RwkvConfig {
+  const { nLayer, nEmbd } = STANDARD_SHAPES[size];
+  const r = (base: number) => Math.max(32, Math.round((base * Math.sqrt(nEmbd / 768)) / 32) * 32);
+  return {
+    version: 'x070',
+    nLayer,
+    nEmbd,
+    headSize: 64,
+    nHead: nEmbd / 64,
+    vocabSize,
+    ffnDim: nEmbd * 4,
+    lora: { decay: r(64), iclr: r(64), valueResidual: r(32), gate: r(128) },
+  };
+}
+
+/** mulberry32: a 32-bit-state PRNG, plenty for filling weights reproducibly. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform range [lo, hi) for each tensor kind, chosen from its role in the network. */
+function rangeFor(name: string, shape: readonly number[]): [number, number] {
+  const leaf = name.replace(/^blocks\.\d+\./, '');
+  if (/ln\w*\.weight$/.test(leaf)) return [0.8, 1.2];
+  if (/ln\w*\.bias$/.test(leaf)) return [-0.1, 0.1];
+  if (/^(att|ffn)\.x_\w$/.test(leaf)) return [0, 1];
+  if (leaf === 'att.w0') return [-3, 1];
+  if (leaf === 'att.a0' || leaf === 'att.v0') return [-1, 1];
+  if (leaf === 'att.k_k') return [0.6, 1];
+  if (leaf === 'att.k_a') return [0.5, 1.5];
+  if (leaf === 'att.r_k') return [-0.5, 0.5];
+  if (leaf === 'emb.weight') return [-1, 1];
+  // Matrices: LoRA factors are stored [in, rank]/[rank, out]; linears [out, in].
+  const isLoraIn = /^att\.[wavg]1$/.test(leaf);
+  const fanIn = isLoraIn ? shape[0] : /^att\.[wavg]2$/.test(leaf) ? shape[0] : shape[1];
+  const s = Math.sqrt(3 / fanIn) * (/^att\.[wavg]2$/.test(leaf) ? 0.5 : 1);
+  return [-s, s];
+}
+
+export interface SyntheticOptions {
+  dtype?: DType;
+  seed?: number;
+}
+
+/** An in-memory checkpoint with official names, order and shapes for `config`. */
+export function syntheticCheckpoint(config: RwkvConfig, opts: SyntheticOptions = {}): Checkpoint {
+  const dtype = opts.dtype ?? 'bf16';
+  const rand = mulberry32(opts.seed ?? 7);
+  const tensors = new Map<string, TensorEntry>();
+  for (const { name, shape } of expectedTensors(config)) {
+    const numel = shape.reduce((a, b) => a * b, 1);
+    const [lo, hi] = rangeFor(name, shape);
+    const values = new Float32Array(numel);
+    for (let i = 0; i < numel; i++) values[i] = lo + (hi - lo) * rand();
+    const bytes = encodeF32(values, dtype);
+    tensors.set(name, {
+      name,
+      dtype,
+      shape,
+      numel,
+      readBytes: async () => bytes,
+      readF32: async () => decodeF32(bytes, dtype),
+    });
+  }
+  return {
+    path: `synthetic:L${config.nLayer}-C${config.nEmbd}-V${config.vocabSize}`,
+    format: 'safetensors',
+    tensors,
+    close: async () => {},
+  };
+}
