@@ -15,7 +15,7 @@ export interface TensorEntry {
   /** Raw little-endian element bytes in row-major order (views/strides already resolved). */
   readBytes(): Promise<Uint8Array>;
   /** The values converted to float32 (bf16/f16 are widened exactly). */
-  readF32(): Promise<Float32Array>;
+  readF32(): Promise<Float32Array<ArrayBuffer>>;
 }
 
 export interface Checkpoint {

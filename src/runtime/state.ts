@@ -12,11 +12,11 @@ export interface ModelIdentity {
 }
 
 export class RwkvState {
-  readonly data: Float32Array;
+  readonly data: Float32Array<ArrayBuffer>;
 
   constructor(
     readonly model: ModelIdentity,
-    data?: Float32Array,
+    data?: Float32Array<ArrayBuffer>,
   ) {
     const n = stateFloats(model.config);
     if (data && data.length !== n) {

@@ -52,7 +52,7 @@ for (const fx of modelFixtures()) {
     it('sequence mode gives the same last logits and state as token-by-token', async () => {
       const backend = await loadModel(fx.files[0]);
       const stepState = backend.createState();
-      let stepLogits = new Float32Array();
+      let stepLogits: Float32Array = new Float32Array();
       for (const tok of fx.reference.tokens) stepLogits = await backend.forward(stepState, [tok]);
       const seqState = backend.createState();
       const seqLogits = await backend.forward(seqState, fx.reference.tokens);

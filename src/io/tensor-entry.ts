@@ -1,0 +1,47 @@
+// Builds TensorEntry objects for the readers: shape bookkeeping, error wrapping, and the float32
+// view, so each format reader only says where a tensor's bytes live.
+import { decodeF32 } from './dtype.js';
+import { CheckpointError, type DType, type TensorEntry } from './tensor.js';
+
+/** Product of the dimensions; rejects negative, fractional or unsafe sizes. */
+export function shapeNumel(file: string, name: string, shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new CheckpointError(file, `tensor ${name} has an invalid shape [${shape.join(', ')}]`);
+    }
+    n *= d;
+  }
+  if (!Number.isSafeInteger(n)) {
+    throw new CheckpointError(file, `tensor ${name} is too large (shape [${shape.join(', ')}])`);
+  }
+  return n;
+}
+
+export function makeTensorEntry(
+  file: string,
+  name: string,
+  dtype: DType,
+  shape: readonly number[],
+  read: () => Promise<Uint8Array>,
+): TensorEntry {
+  const frozenShape = Object.freeze([...shape]);
+  const numel = shapeNumel(file, name, frozenShape);
+  const readBytes = async (): Promise<Uint8Array> => {
+    try {
+      return await read();
+    } catch (err) {
+      if (err instanceof CheckpointError) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new CheckpointError(file, `cannot read tensor ${name}: ${why}`);
+    }
+  };
+  return {
+    name,
+    dtype,
+    shape: frozenShape,
+    numel,
+    readBytes,
+    readF32: async () => decodeF32(await readBytes(), dtype),
+  };
+}
