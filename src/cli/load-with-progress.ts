@@ -1,0 +1,72 @@
+// Model + tokenizer for the interactive commands, with a progress line on stderr while a large
+// model loads (stdout stays clean for the generated text).
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { loadModel, type DeviceChoice } from '../runtime/load.js';
+import { openTokenizer, type Tokenizer } from '../tokenizer/index.js';
+
+export interface ModelFlags {
+  model: string;
+  vocab?: string;
+  device: DeviceChoice;
+}
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  return `${Math.ceil(n / 1024)} KiB`;
+}
+
+/** Runs `task`, showing "label … elapsed" on stderr (animated on a terminal). */
+export async function withProgress<T>(label: string, task: () => Promise<T>): Promise<T> {
+  const err = process.stderr;
+  const start = Date.now();
+  const elapsed = () => `${((Date.now() - start) / 1000).toFixed(1)}s`;
+  let frame = 0;
+  let timer: NodeJS.Timeout | undefined;
+  if (err.isTTY) {
+    const draw = () => err.write(`\r${SPINNER[frame++ % SPINNER.length]} ${label} ${elapsed()}`);
+    draw();
+    timer = setInterval(draw, 100);
+  } else {
+    err.write(`${label}…\n`);
+  }
+  try {
+    const value = await task();
+    if (err.isTTY) err.write(`\r\x1b[K`);
+    err.write(`${label}: done in ${elapsed()}\n`);
+    return value;
+  } catch (e) {
+    if (err.isTTY) err.write('\n');
+    throw e;
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** Opens the tokenizer first (fast, and a missing vocab fails before a long load), then the model. */
+export async function loadModelAndTokenizer(
+  f: ModelFlags,
+): Promise<{ backend: Backend; tokenizer: Tokenizer }> {
+  const tokenizer = openTokenizer({ vocab: f.vocab, model: f.model });
+  let size = '';
+  try {
+    size = ` (${formatBytes(statSync(f.model).size)})`;
+  } catch {
+    // loadModel reports a missing file with a better message
+  }
+  const backend = await withProgress(`loading ${basename(f.model)}${size} on ${f.device}`, () =>
+    loadModel(f.model, { device: f.device }),
+  );
+  if (tokenizer.vocabSize > backend.config.vocabSize) {
+    await backend.dispose();
+    throw new Error(
+      `${f.model} has ${backend.config.vocabSize} output tokens, but the ${tokenizer.kind} ` +
+        `tokenizer has ${tokenizer.vocabSize}: this model does not use that vocabulary`,
+    );
+  }
+  return { backend, tokenizer };
+}

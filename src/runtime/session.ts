@@ -1,0 +1,99 @@
+// A Session is one running text: a backend, the recurrent state after everything fed so far,
+// how many tokens that was, and the logits those tokens produced (what the next token is
+// sampled from). RWKV carries all history in the state, so continuing a text never re-reads
+// it: feed only the new tokens.
+import type { Backend } from '../backends/backend.js';
+import { nextMacrotask } from './next-macrotask.js';
+import { loadStateFile, saveStateFile, type DecodeOptions } from './state-file.js';
+import type { RwkvState } from './state.js';
+
+export interface FeedOptions {
+  /** Checked between chunks: a long prompt can be cancelled part-way. */
+  signal?: AbortSignal;
+  /** Tokens per backend call (default 512): bounds the work between abort checks. */
+  chunkSize?: number;
+}
+
+/** Metadata a saved session keeps with its state (see state-file.ts `meta`). */
+export interface SessionMeta {
+  tokenCount: number;
+  [key: string]: unknown;
+}
+
+export class Session {
+  /** Logits after the last fed token; null before anything was fed (or after reset/load). */
+  logits: Float32Array | null = null;
+
+  constructor(
+    readonly backend: Backend,
+    public state: RwkvState = backend.createState(),
+    /** Tokens fed into `state` since it was zero. */
+    public tokenCount = 0,
+  ) {}
+
+  get vocabSize(): number {
+    return this.backend.config.vocabSize;
+  }
+
+  /** Feed tokens into the state; returns (and keeps) the logits after the last one. */
+  async feed(tokens: readonly number[], opts: FeedOptions = {}): Promise<Float32Array> {
+    if (tokens.length === 0) throw new Error('feed needs at least one token');
+    const V = this.vocabSize;
+    for (const t of tokens) {
+      if (!Number.isInteger(t) || t < 0 || t >= V) {
+        throw new RangeError(`token id ${String(t)} is outside the model's vocabulary [0, ${V})`);
+      }
+    }
+    const chunk = opts.chunkSize ?? 512;
+    let logits: Float32Array | null = null;
+    for (let i = 0; i < tokens.length; i += chunk) {
+      if (i > 0) await nextMacrotask(); // lets an abort arrive between chunks
+      opts.signal?.throwIfAborted();
+      logits = await this.backend.forward(this.state, tokens.slice(i, i + chunk));
+      this.tokenCount += Math.min(chunk, tokens.length - i);
+      this.logits = logits;
+    }
+    return logits!;
+  }
+
+  /** An independent copy: same state and logits, separate future. */
+  fork(): Session {
+    const copy = new Session(this.backend, this.state.clone(), this.tokenCount);
+    copy.logits = this.logits;
+    return copy;
+  }
+
+  /** Back to the zero state (an empty text). */
+  reset(): void {
+    this.state.reset();
+    this.tokenCount = 0;
+    this.logits = null;
+  }
+
+  /** Make this session continue from another one's state (same model). */
+  copyFrom(other: Session): void {
+    this.state.copyFrom(other.state);
+    this.tokenCount = other.tokenCount;
+    this.logits = other.logits;
+  }
+
+  /** Write the state (with the model identity and token count) to a file. */
+  async save(path: string, extra: Record<string, unknown> = {}): Promise<void> {
+    const meta: SessionMeta = { ...extra, tokenCount: this.tokenCount };
+    await saveStateFile(path, this.state, meta);
+  }
+
+  /**
+   * A session continuing from a saved state. The logits are not stored in the file, so the
+   * loaded session must be fed before it can generate (a chat's next turn always is).
+   */
+  static async load(
+    backend: Backend,
+    path: string,
+    opts: DecodeOptions = {},
+  ): Promise<{ session: Session; meta: Record<string, unknown> }> {
+    const { state, meta = {} } = await loadStateFile(path, backend.model, opts);
+    const count = typeof meta.tokenCount === 'number' ? meta.tokenCount : 0;
+    return { session: new Session(backend, state, count), meta };
+  }
+}
