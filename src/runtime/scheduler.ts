@@ -1,0 +1,237 @@
+// Continuous batching: every active generation advances together, one token per step, through a
+// single backend.forwardBatch call (the weights are read once per step instead of once per
+// request). New requests join between steps; their prompts are read in fixed-size chunks
+// interleaved with the decode steps, so a long prompt delays other streams by at most a chunk.
+// A request that is cancelled (client gone) leaves at the next step boundary and its slot is
+// given to the next queued request.
+import type { Backend } from '../backends/backend.js';
+import type { RwkvState } from './state.js';
+
+/** One generation as the scheduler sees it; the caller owns sampling and output. */
+export interface ScheduledJob {
+  /** Advanced in place; owned by the job for its whole life. */
+  readonly state: RwkvState;
+  /** Tokens to read before the first sample; at least one. */
+  readonly prompt: readonly number[];
+  /** Called once the prompt has been read (e.g. to cache the state), before the first `next`. */
+  onPrefilled?(state: RwkvState): void;
+  /**
+   * Given the logits after the last token read, returns the token to read next, or null when
+   * the generation is over. Runs synchronously inside the step.
+   */
+  next(logits: Float32Array): number | null;
+  /** Called exactly once when the job leaves the scheduler. */
+  onEnd(outcome: JobOutcome): void;
+}
+
+export type JobOutcome =
+  { kind: 'finished' } | { kind: 'cancelled' } | { kind: 'failed'; error: Error };
+
+export interface SchedulerOptions {
+  /** Most jobs in flight at once (the batch size ceiling). */
+  maxBatch: number;
+  /** Most jobs waiting for a slot; submit throws QueueFullError when maxBatch + maxQueue jobs
+   *  are in flight. */
+  maxQueue: number;
+  /**
+   * Prompt tokens read per chunk. Chunk boundaries depend only on the job's own prompt, so a
+   * job's numbers do not depend on what else is running.
+   */
+  prefillChunk: number;
+  /**
+   * Prompt tokens read per step across all jobs: chunks are taken (round-robin over the jobs
+   * still reading their prompts) until this many tokens were read; at least one chunk.
+   */
+  prefillTokensPerStep: number;
+}
+
+export interface StepInfo {
+  /** Jobs advanced by the decode batch this step. */
+  batchSize: number;
+  /** Prompt tokens read this step. */
+  prefillTokens: number;
+  seconds: number;
+}
+
+export class QueueFullError extends Error {
+  constructor(readonly queued: number) {
+    super(`scheduler queue is full (${queued} waiting)`);
+    this.name = 'QueueFullError';
+  }
+}
+
+interface Slot {
+  job: ScheduledJob;
+  /** Position in job.prompt of the next token to read. */
+  read: number;
+  logits: Float32Array | null;
+  cancelled: boolean;
+}
+
+export class BatchScheduler {
+  private readonly queue: Slot[] = [];
+  private readonly active: Slot[] = [];
+  private readonly slots = new Map<ScheduledJob, Slot>();
+  private running = false;
+  private prefillCursor = 0;
+  private closed = false;
+  /** Observers of every step (metrics, logs). */
+  onStep: ((info: StepInfo) => void) | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    readonly options: SchedulerOptions,
+  ) {
+    if (options.maxBatch < 1 || options.prefillChunk < 1 || options.prefillTokensPerStep < 1) {
+      throw new RangeError('maxBatch, prefillChunk and prefillTokensPerStep must be at least 1');
+    }
+  }
+
+  get activeCount(): number {
+    return this.active.length;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  /** Adds a job; it starts at the next step with a free slot. */
+  submit(job: ScheduledJob): void {
+    if (this.closed) throw new Error('scheduler is closed');
+    if (job.prompt.length === 0) throw new Error('a job needs at least one prompt token');
+    // Jobs not yet admitted wait in the queue even while slots are free (admission happens at
+    // the next step), so the bound is on everything in flight.
+    const { maxBatch, maxQueue } = this.options;
+    if (this.active.length + this.queue.length >= maxBatch + maxQueue) {
+      throw new QueueFullError(this.queue.length);
+    }
+    const slot: Slot = { job, read: 0, logits: null, cancelled: false };
+    this.slots.set(job, slot);
+    this.queue.push(slot);
+    this.wake();
+  }
+
+  /** Stops a job; its slot is freed at the next step boundary (immediately if it is queued). */
+  cancel(job: ScheduledJob): void {
+    const slot = this.slots.get(job);
+    if (!slot || slot.cancelled) return;
+    slot.cancelled = true;
+    const q = this.queue.indexOf(slot);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      this.end(slot, { kind: 'cancelled' });
+    }
+  }
+
+  /** Cancels everything and refuses new work. */
+  close(): void {
+    this.closed = true;
+    for (const slot of [...this.queue, ...this.active]) this.cancel(slot.job);
+  }
+
+  private wake(): void {
+    if (this.running) return;
+    this.running = true;
+    // Start on a later tick so that several submits from one event-loop turn share a step.
+    setImmediate(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.active.length > 0 || this.queue.length > 0) {
+        await this.step();
+        // Let sockets flush, disconnects surface and new requests arrive between steps.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private end(slot: Slot, outcome: JobOutcome): void {
+    this.slots.delete(slot.job);
+    const i = this.active.indexOf(slot);
+    if (i >= 0) this.active.splice(i, 1);
+    try {
+      slot.job.onEnd(outcome);
+    } catch {
+      // A failing observer must not stop the other jobs.
+    }
+  }
+
+  private async step(): Promise<void> {
+    const started = performance.now();
+    for (const slot of [...this.active]) if (slot.cancelled) this.end(slot, { kind: 'cancelled' });
+    while (this.active.length < this.options.maxBatch && this.queue.length > 0) {
+      this.active.push(this.queue.shift()!);
+    }
+
+    // Decode: every job whose logits are ready picks a token; all of them are read in one batch.
+    const batch: Slot[] = [];
+    const tokens: number[] = [];
+    for (const slot of [...this.active]) {
+      if (!slot.logits || slot.cancelled) continue;
+      const logits = slot.logits;
+      slot.logits = null;
+      let token: number | null;
+      try {
+        token = slot.job.next(logits);
+      } catch (err) {
+        this.end(slot, { kind: 'failed', error: asError(err) });
+        continue;
+      }
+      if (token === null) this.end(slot, { kind: 'finished' });
+      else if (!slot.cancelled) {
+        batch.push(slot);
+        tokens.push(token);
+      }
+    }
+    if (batch.length > 0) {
+      try {
+        const rows = await this.backend.forwardBatch(
+          batch.map((s) => s.job.state),
+          tokens,
+        );
+        batch.forEach((slot, i) => (slot.logits = rows[i]));
+      } catch (err) {
+        for (const slot of batch) this.end(slot, { kind: 'failed', error: asError(err) });
+      }
+    }
+
+    // Prefill: prompt chunks up to the per-step token budget, taken round-robin so that every
+    // new job makes progress and none holds up the decode steps for long.
+    let prefillTokens = 0;
+    while (prefillTokens < this.options.prefillTokensPerStep) {
+      const pending = this.active.filter((s) => s.read < s.job.prompt.length && !s.cancelled);
+      if (pending.length === 0) break;
+      const slot = pending[this.prefillCursor++ % pending.length];
+      const { prompt } = slot.job;
+      const chunk = prompt.slice(slot.read, slot.read + this.options.prefillChunk);
+      try {
+        const logits = await this.backend.forward(slot.job.state, chunk);
+        slot.read += chunk.length;
+        prefillTokens += chunk.length;
+        if (slot.read === prompt.length) {
+          slot.logits = logits;
+          slot.job.onPrefilled?.(slot.job.state);
+        }
+      } catch (err) {
+        this.end(slot, { kind: 'failed', error: asError(err) });
+      }
+    }
+
+    try {
+      this.onStep?.({
+        batchSize: batch.length,
+        prefillTokens,
+        seconds: (performance.now() - started) / 1000,
+      });
+    } catch {
+      // Observers (metrics) must not stop the scheduler.
+    }
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
