@@ -1,0 +1,177 @@
+// GPU benchmark of the WebGPU backend on synthetic models of the released RWKV-7 shapes.
+// Prints one JSON object per model size (and a probe of the adapter first):
+//   decode: batch-1 tok/s (tokens fed back on the GPU, steps submitted ahead, and with a CPU
+//   round trip per token), its ratio to the bandwidth floor (weight bytes read per token ÷ the
+//   --bandwidth, default 3.0 TB/s for the H100), throughput at each --batches size, prefill
+//   tok/s at each --prefill length.
+//   node --import tsx bench/gpu.ts --sizes 0.1B,2.9B --batches 1,8,32,128 --prefill 512,4096
+import { parseArgs } from 'node:util';
+import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
+import { WebGpuBackend } from '../src/backends/webgpu/backend.js';
+import { createGpuContext } from '../src/backends/webgpu/device.js';
+import { GpuSessions } from '../src/backends/webgpu/sessions.js';
+import { describeModel } from '../src/model/model-file.js';
+import {
+  STANDARD_SHAPES,
+  standardConfig,
+  syntheticCheckpoint,
+  type StandardSize,
+} from '../src/model/synthetic.js';
+import { fastSyntheticCheckpoint } from './fast-synthetic.js';
+import { encodeCost, profileStep } from './gpu-profile.js';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '0.1B,1.5B,2.9B,7.2B' },
+    batches: { type: 'string', default: '1,8,32,128' },
+    prefill: { type: 'string', default: '512,4096' },
+    steps: { type: 'string', default: '64' },
+    'max-rows': { type: 'string', default: '1024' },
+    bandwidth: { type: 'string', default: '3.0e12' },
+    check: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const list = (s: string) =>
+  s
+    .split(',')
+    .filter((x) => x)
+    .map(Number);
+const now = () => performance.now();
+
+const ctx = await createGpuContext({
+  timestamps: args.profile,
+  // Dawn rounds timestamps to 100 µs unless told not to.
+  dawnFlags: args.profile ? ['disable-dawn-features=timestamp_quantization'] : [],
+});
+const info = ctx.device.adapterInfo as GPUAdapterInfo & { subgroupMatrixConfigs?: object[] };
+const sgm = (info.subgroupMatrixConfigs ?? []).map((c) => {
+  const o: Record<string, unknown> = {};
+  for (const k in c) o[k] = (c as Record<string, unknown>)[k];
+  return o;
+});
+console.log(JSON.stringify({ probe: { caps: ctx.caps, subgroupMatrixConfigs: sgm } }));
+
+if (args.check) {
+  // Same synthetic model through the CPU backend (one thread) and the GPU: the kernels must
+  // agree before any timing means anything.
+  const cfg = { ...standardConfig('0.1B', 4096), nLayer: 2 };
+  const model = await describeModel(syntheticCheckpoint(cfg, { seed: 11 }));
+  const cpu = await CpuBackend.load(model, { threads: 1 });
+  const gpu = await WebGpuBackend.load(model, { context: ctx, maxRows: 64 });
+  const toks = Array.from({ length: 40 }, (_, i) => (i * 997) % cfg.vocabSize);
+  const a = await cpu.forwardAll(cpu.createState(), toks);
+  const sg = gpu.createState();
+  const b = await gpu.forwardAll(sg, toks);
+  const sd = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+  let worst = 0;
+  a.forEach((row, t) =>
+    row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b[t][i]) / sd(row)))),
+  );
+  const st = cpu.createState();
+  for (const t of toks) await cpu.forward(st, [t]);
+  let sw = 0;
+  st.data.forEach((v, i) => (sw = Math.max(sw, Math.abs(v - sg.data[i]))));
+  console.log(
+    JSON.stringify({
+      check: { logitsMaxRelDiff: worst, stateMaxAbsDiff: sw, stateStd: sd(st.data) },
+    }),
+  );
+  await gpu.dispose();
+  await cpu.dispose();
+}
+
+for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
+  if (!(size in STANDARD_SHAPES)) throw new Error(`unknown size ${size}`);
+  const cfg = standardConfig(size);
+  const t0 = now();
+  const ck = fastSyntheticCheckpoint(cfg);
+  const model = await describeModel(ck);
+  const batches = list(args.batches);
+  const be = await WebGpuBackend.load(model, {
+    context: ctx,
+    maxRows: Math.max(Number(args['max-rows']), ...batches),
+    initialSlots: Math.max(...batches, 1),
+  });
+  const loadMs = now() - t0;
+  const plan = be.runner.weightsPlan;
+  // Bytes read per token at batch 1: every matrix except the embedding (one row of it).
+  const weightBytes =
+    plan.all.reduce((n, m) => n + (m.name === 'emb.weight' ? 0 : m.rows * m.kVec * 16), 0) +
+    plan.emb.kVec * 16;
+  const floorTokS = Number(args.bandwidth) / weightBytes;
+  const sessions = new GpuSessions(be);
+  const steps = Number(args.steps);
+  const out: Record<string, unknown> = {
+    model: size,
+    config: cfg,
+    loadMs: Math.round(loadMs),
+    weightBytesPerToken: weightBytes,
+    memory: be.memory(),
+  };
+
+  const decode: Record<string, number> = {};
+  for (const B of batches) {
+    const slots = Array.from({ length: B }, () => sessions.open());
+    const first = slots.map((_, i) => (i * 7919) % cfg.vocabSize);
+    await sessions.greedy(slots, first, 4); // warm-up: pipelines, caches
+    const t = now();
+    await sessions.greedy(slots, first, steps);
+    decode[`batch${B}`] = (B * steps) / ((now() - t) / 1000);
+    slots.forEach((s) => sessions.close(s));
+  }
+  out.decodeTokS = decode;
+  out.batch1FloorTokS = floorTokS;
+  if (decode.batch1) out.batch1OfFloor = decode.batch1 / floorTokS;
+  {
+    // A CPU round trip per token (the runtime's sampling loop): top-1 read back each step.
+    const slot = sessions.open();
+    let tok = 1;
+    for (let i = 0; i < 4; i++)
+      tok = (
+        (await sessions.step([{ slot, tokens: [tok] }], { topK: 1 }))[0] as {
+          top: { token: number }[];
+        }
+      ).top[0].token;
+    const t = now();
+    for (let i = 0; i < steps; i++)
+      tok = (
+        (await sessions.step([{ slot, tokens: [tok] }], { topK: 1 }))[0] as {
+          top: { token: number }[];
+        }
+      ).top[0].token;
+    out.batch1SyncTokS = steps / ((now() - t) / 1000);
+    sessions.close(slot);
+  }
+  const prefill: Record<string, number> = {};
+  for (const T of list(args.prefill)) {
+    const tokens = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);
+    const slot = sessions.open();
+    await sessions.step([{ slot, tokens: tokens.slice(0, Math.min(T, 64)) }], { topK: 1 }); // warm-up
+    await sessions.write(slot, be.createState());
+    const t = now();
+    await sessions.step([{ slot, tokens }], { topK: 1 });
+    prefill[`T${T}`] = T / ((now() - t) / 1000);
+    sessions.close(slot);
+  }
+  out.prefillTokS = prefill;
+  if (args.profile) {
+    const slots = Array.from({ length: Math.max(...batches) }, () => sessions.open());
+    const step = (n: number) =>
+      slots.slice(0, n).map((slot, i) => ({ slot, tokens: [i + 1], logits: [0] }));
+    out.encodeMsBatch1 = await encodeCost(be, step(1));
+    const prof: Record<string, unknown> = {};
+    for (const B of batches) prof[`batch${B}`] = await profileStep(be, step(B));
+    const T = be.runner.opts.maxRows;
+    const chunk = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);
+    prof[`prefill${T}`] = await profileStep(be, [
+      { slot: slots[0], tokens: chunk, logits: [T - 1] },
+    ]);
+    out.profileUs = prof;
+    slots.forEach((s) => sessions.close(s));
+  }
+  console.log(JSON.stringify(out));
+  sessions.dispose();
+  await be.dispose();
+}
+ctx.destroy();

@@ -1,0 +1,93 @@
+// The activations of one step (up to `rows` tokens) live in a single f32 buffer, so every kernel
+// binds it once and addresses its regions by offset. All offsets are multiples of 4 floats
+// (kernels read them as vec4). Region sizes follow the model shape.
+import type { RwkvConfig } from '../../model/config.js';
+
+export interface ActLayout {
+  rows: number;
+  /** Residual stream x [rows][C]. */
+  x: number;
+  /** Six mixed inputs r, w, k, v, a, g of the time mix, each [rows][C], `plane` apart. */
+  mix: number;
+  plane: number;
+  /** Projections r, k, v [rows][C] each (`plane` apart). */
+  rkv: number;
+  /** LoRA hidden vectors per row: decay, iclr, value residual, gate. */
+  hid: number;
+  hidStride: number;
+  hidW: number;
+  hidA: number;
+  hidV: number;
+  hidG: number;
+  vFirst: number;
+  /** wkv output after group norm, bonus and gate [rows][C]. */
+  y: number;
+  ffnIn: number;
+  /** relu(key)² [rows][F]. */
+  ffnHid: number;
+  /** LayerNorm(ln_out) of the rows whose logits are wanted [rows][C]. */
+  normed: number;
+  /** Per-head bonus sums of the prefill wkv [rows][H]. */
+  bonus: number;
+  totalFloats: number;
+}
+
+const up4 = (n: number) => Math.ceil(n / 4) * 4;
+/** LoRA hidden widths are padded to 8 so a 16-bit weight vec4 never reads past them. */
+const up8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Floats one more row of step capacity costs. */
+export function actFloatsPerRow(c: RwkvConfig): number {
+  return actLayout(c, 2).totalFloats - actLayout(c, 1).totalFloats;
+}
+
+export function actLayout(c: RwkvConfig, rows: number): ActLayout {
+  const C = c.nEmbd;
+  if (C % 8 !== 0 || c.ffnDim % 8 !== 0) {
+    throw new Error(
+      `WebGPU backend needs n_embd and ffn size divisible by 8 (got ${C}, ${c.ffnDim})`,
+    );
+  }
+  const plane = rows * C;
+  let at = 0;
+  const take = (floats: number) => {
+    const o = at;
+    at += up4(floats);
+    return o;
+  };
+  const x = take(plane);
+  const mix = take(6 * plane);
+  const rkv = take(3 * plane);
+  const hidW = 0;
+  const hidA = hidW + up8(c.lora.decay);
+  const hidV = hidA + up8(c.lora.iclr);
+  const hidG = hidV + up8(c.lora.valueResidual);
+  const hidStride = hidG + up8(c.lora.gate);
+  const hid = take(rows * hidStride);
+  const vFirst = take(plane);
+  const y = take(plane);
+  const ffnIn = take(plane);
+  const ffnHid = take(rows * c.ffnDim);
+  const normed = take(plane);
+  const bonus = take(rows * c.nHead);
+  return {
+    rows,
+    x,
+    mix,
+    plane,
+    rkv,
+    hid,
+    hidStride,
+    hidW,
+    hidA,
+    hidV,
+    hidG,
+    vFirst,
+    y,
+    ffnIn,
+    ffnHid,
+    normed,
+    bonus,
+    totalFloats: at,
+  };
+}

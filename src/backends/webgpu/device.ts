@@ -1,0 +1,179 @@
+/// <reference types="@webgpu/types" />
+// Getting a WebGPU device in Node (the `webgpu` npm package, Dawn) or in a browser
+// (navigator.gpu) from one code path, with the features and limits this backend uses.
+
+/** What the kernels may rely on, read off the adapter once. */
+export interface GpuCaps {
+  /** WGSL `subgroups` (subgroupAdd etc.); kernels keep a workgroup-memory fallback. */
+  subgroups: boolean;
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  /** Largest storage binding (bytes); matrices larger than this are split by rows. */
+  maxBinding: number;
+  maxBufferSize: number;
+  maxWorkgroupStorage: number;
+  adapterName: string;
+  /** A CPU emulation (lavapipe, SwiftShader): correct but slower than the CPU backend. */
+  software: boolean;
+  timestamps: boolean;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly caps: GpuCaps;
+  /**
+   * Await a GPU promise (mapAsync, onSubmittedWorkDone). Dawn in Node does not keep the event
+   * loop alive while one is pending (measured: the process exits silently), so a timer is held
+   * until it settles.
+   */
+  wait<T>(p: Promise<T>): Promise<T>;
+  /** Throws the first uncaptured GPU error (validation, out of memory) since the last call. */
+  throwIfFailed(): void;
+  destroy(): void;
+}
+
+export class NoGpuAdapterError extends Error {
+  constructor(detail: string) {
+    super(
+      `no WebGPU adapter is available (${detail}). On a machine without a GPU install lavapipe ` +
+        '(scripts/install-lavapipe.sh) and run with LP_NUM_THREADS=0 and XDG_RUNTIME_DIR set; ' +
+        'or use --device cpu',
+    );
+    this.name = 'NoGpuAdapterError';
+  }
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** Keeps one GPU entry point per process: Dawn's `create` is costly and holds native threads. */
+let nodeGpu: Promise<GPU> | null = null;
+
+async function getGpu(flags: string[]): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (!isNode) {
+    if (!nav?.gpu) throw new NoGpuAdapterError('this browser has no navigator.gpu');
+    return nav.gpu;
+  }
+  if (!nodeGpu) {
+    nodeGpu = (async () => {
+      // The package name is held in a variable so browser bundlers leave the import alone.
+      const pkg = 'webgpu';
+      let mod: { create(flags: string[]): GPU; globals: object };
+      try {
+        mod = (await import(pkg)) as typeof mod;
+      } catch (err) {
+        throw new NoGpuAdapterError(
+          `the 'webgpu' package could not be loaded: ${err instanceof Error ? err.message : err}`,
+        );
+      }
+      // GPUBufferUsage and friends are globals in browsers; Dawn exports them separately.
+      for (const [k, v] of Object.entries(mod.globals)) {
+        if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+      }
+      return mod.create(flags);
+    })();
+  }
+  return nodeGpu;
+}
+
+function holdWhile<T>(p: Promise<T>): Promise<T> {
+  if (!isNode) return p;
+  const timer = setInterval(() => {}, 1000);
+  return p.finally(() => clearInterval(timer));
+}
+
+export interface DeviceOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Dawn command-line style flags for Node (used when the first context is made). */
+  dawnFlags?: string[];
+  /** Ignore the subgroups feature (tests of the workgroup-memory fallbacks). */
+  noSubgroups?: boolean;
+  /** Ask for timestamp queries (profiling) when the adapter has them. */
+  timestamps?: boolean;
+}
+
+export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
+  const gpu = await getGpu(opts.dawnFlags ?? []);
+  const adapter = await holdWhile(
+    gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' }),
+  );
+  if (!adapter) throw new NoGpuAdapterError('requestAdapter() returned null');
+
+  const wanted: GPUFeatureName[] = [];
+  const subgroups = !opts.noSubgroups && adapter.features.has('subgroups' as GPUFeatureName);
+  if (subgroups) wanted.push('subgroups' as GPUFeatureName);
+  const timestamps = !!opts.timestamps && adapter.features.has('timestamp-query');
+  if (timestamps) wanted.push('timestamp-query');
+  const lim = adapter.limits;
+  // Ask for the adapter's maxima of what large models need; defaults (128 MiB bindings, 8
+  // storage buffers) are far below what real GPUs offer.
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+    maxBufferSize: lim.maxBufferSize,
+    maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: lim.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension,
+  };
+  const device = await holdWhile(
+    adapter.requestDevice({ requiredFeatures: wanted, requiredLimits }),
+  );
+  const failures: string[] = [];
+  device.addEventListener('uncapturederror', (ev) => {
+    failures.push((ev as GPUUncapturedErrorEvent).error.message);
+  });
+  device.lost.then((info) => {
+    if (info.reason !== 'destroyed') {
+      console.error(`WebGPU device lost: ${info.reason} ${info.message}`);
+    }
+  });
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
+  const adapterName = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => s)
+    .join(' ');
+  const caps: GpuCaps = {
+    subgroups,
+    subgroupMinSize: info.subgroupMinSize ?? 0,
+    subgroupMaxSize: info.subgroupMaxSize ?? 0,
+    // Keep bindings a multiple of 16 bytes (vec4 elements) and below 2^32.
+    maxBinding:
+      Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize, 2 ** 32 - 16) / 16) *
+      16,
+    maxBufferSize: lim.maxBufferSize,
+    maxWorkgroupStorage: lim.maxComputeWorkgroupStorageSize,
+    adapterName,
+    timestamps,
+    software:
+      (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+      /llvmpipe|lavapipe|swiftshader/i.test(adapterName),
+  };
+  return {
+    device,
+    caps,
+    wait: holdWhile,
+    throwIfFailed: () => {
+      if (failures.length > 0) {
+        const first = failures[0];
+        failures.length = 0;
+        throw new Error(`WebGPU error: ${first}`);
+      }
+    },
+    destroy: () => device.destroy(),
+  };
+}
+
+/** Runs `fn` inside an error scope and throws the first validation/OOM error it raised. */
+export async function checked<T>(ctx: GpuContext, what: string, fn: () => T): Promise<T> {
+  ctx.device.pushErrorScope('out-of-memory');
+  ctx.device.pushErrorScope('validation');
+  const out = fn();
+  const validation = await ctx.wait(ctx.device.popErrorScope());
+  const oom = await ctx.wait(ctx.device.popErrorScope());
+  const err = validation ?? oom;
+  if (err) throw new Error(`WebGPU: ${what}: ${err.message}`);
+  return out;
+}

@@ -1,0 +1,114 @@
+// LayerNorm + token shift + mixes for each row (token) of the step:
+//   xx = LN(x[row]);  prev = the sequence's saved shift (first row) or LN(x[row-1]);
+//   out[m][row] = xx + (prev − xx)·μ_m   for the NMIX mix vectors (6 in time mix, 1 in channel mix)
+// Grid: (rows, groups): each workgroup recomputes the row's statistics (C floats from L2, loaded
+// as independent vec4s so the loads overlap) and writes 1024 channels. The first row of each
+// sequence also stores LN(x[last row]) as the new shift, so the state is read and written by
+// the workgroups of one row only (no race between the rows of a prefill chunk).
+//#if SUBGROUPS
+enable subgroups;
+//#endif
+const WG: u32 = 256u;
+const PER: u32 = {{PER}}u; // vec4 of a row per thread: ceil(C / 4 / WG)
+const EPS: f32 = 1e-5; // torch layer_norm default
+
+struct Params {
+  x_off: u32,      // act offset of the residual stream x [rows][C]
+  out_off: u32,    // act offset of the first mixed output
+  out_plane: u32,  // floats between consecutive mixed outputs
+  n_mix: u32,
+  ln_w: u32,       // params offsets
+  ln_b: u32,
+  mix: u32,        // params offset of μ_0 (the others follow, C apart)
+  shift_off: u32,  // offset of this shift inside a state slot of the layer's pool buffer
+  slot_stride: u32,
+  c: u32,
+  _p0: u32,
+  _p1: u32,
+}
+
+// All offsets above are multiples of 4, so everything is addressed in vec4.
+@group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> params: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> pool: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> rows: array<vec4<u32>>; // token, slot, first row, last row
+@group(0) @binding(4) var<uniform> P: Params;
+
+//#include reduce
+
+// mean and 1/std of row r
+fn ln_stats(r: u32, lid: u32, sg_lane: u32) -> vec2<f32> {
+  let base = (P.x_off + r * P.c) / 4u;
+  let n4 = P.c / 4u;
+  var v: array<vec4<f32>, PER>;
+  var s = vec4<f32>(0.0);
+  for (var e = 0u; e < PER; e++) {
+    let k = lid + e * WG;
+    if (k < n4) {
+      v[e] = act[base + k];
+      s += v[e];
+    }
+  }
+  let mean = wg_sum(s.x + s.y + s.z + s.w, lid, sg_lane) / f32(P.c);
+  var d2 = vec4<f32>(0.0);
+  for (var e = 0u; e < PER; e++) {
+    if (lid + e * WG < n4) {
+      let d = v[e] - mean;
+      d2 += d * d;
+    }
+  }
+  let var_ = wg_sum(d2.x + d2.y + d2.z + d2.w, lid, sg_lane) / f32(P.c);
+  return vec2<f32>(mean, inverseSqrt(var_ + EPS));
+}
+
+fn ln_at(r: u32, k: u32, st: vec2<f32>) -> vec4<f32> {
+  let w = params[P.ln_w / 4u + k];
+  let b = params[P.ln_b / 4u + k];
+  return (act[(P.x_off + r * P.c) / 4u + k] - st.x) * st.y * w + b;
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+//#if SUBGROUPS
+  @builtin(subgroup_invocation_id) sg_lane: u32,
+//#endif
+) {
+//#if SUBGROUPS
+//#else
+  let sg_lane = 0u;
+//#endif
+  let r = wid.x;
+  let info = rows[r];
+  let first = info.z == r;
+  let last = info.w;
+  let st = ln_stats(r, lid, sg_lane);
+  // Uniform branches: every invocation of the workgroup takes the same side.
+  var st_prev = vec2<f32>(0.0);
+  if (!first) {
+    st_prev = ln_stats(r - 1u, lid, sg_lane);
+  }
+  var st_last = st;
+  if (first && last != r) {
+    st_last = ln_stats(last, lid, sg_lane);
+  }
+  let k = wid.y * WG + lid; // this thread's vec4 of channels
+  if (k >= P.c / 4u) {
+    return;
+  }
+  let xx = ln_at(r, k, st);
+  var prev: vec4<f32>;
+  if (first) {
+    let at = (info.y * P.slot_stride + P.shift_off) / 4u + k;
+    prev = pool[at];
+    pool[at] = select(ln_at(last, k, st_last), xx, last == r);
+  } else {
+    prev = ln_at(r - 1u, k, st_prev);
+  }
+  let d = prev - xx;
+  let c4 = P.c / 4u;
+  for (var m = 0u; m < P.n_mix; m++) {
+    act[(P.out_off + m * P.out_plane) / 4u + r * c4 + k] = xx + d * params[P.mix / 4u + m * c4 + k];
+  }
+}

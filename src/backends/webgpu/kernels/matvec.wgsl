@@ -1,0 +1,71 @@
+// Matrix × a few vectors (decode: M ≤ MR rows), bound by reading W once. Each output row gets
+// LANES threads that stride over K in 16-byte loads of W; every loaded weight is used for all
+// M input rows; the partial sums meet in workgroup memory.
+const WG: u32 = 256u;
+const LANES: u32 = {{LANES}}u;
+const ROWS: u32 = WG / LANES;
+const MR: u32 = {{MR}}u;
+
+//#include matmul-common
+//#include weights
+
+var<workgroup> part: array<f32, WG * MR>;
+
+// One vec4<u32> of weights (EPV elements at column block kv) times input row m.
+fn term(u: vec4<u32>, seg: Seg, m: u32, kv: u32) -> f32 {
+//#if W32
+  return dot(w_first4(u), act[seg.x_off + m * seg.x_stride + kv]);
+//#else
+  let xi = seg.x_off + m * seg.x_stride + 2u * kv;
+  return dot(w_first4(u), act[xi]) + dot(w_last4(u), act[xi + 1u]);
+//#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let prow = wid.x * ROWS;
+  let seg = segs[find_seg(prow)];
+  let m_count = min(seg_rows(seg), MR);
+  let lane = lid % LANES;
+  let row = prow - seg.row_start + lid / LANES;
+  var acc: array<f32, MR>;
+  if (row < seg.n_rows) {
+    let wb = seg.w_off + row * seg.k_vec;
+    // Two 16-byte weight loads in flight per iteration (their latencies overlap).
+    var kv = lane;
+    for (; kv + LANES < seg.k_vec; kv += 2u * LANES) {
+      let u0 = wts[wb + kv];
+      let u1 = wts[wb + kv + LANES];
+      for (var m = 0u; m < MR; m++) {
+        if (m < m_count) {
+          acc[m] += term(u0, seg, m, kv) + term(u1, seg, m, kv + LANES);
+        }
+      }
+    }
+    if (kv < seg.k_vec) {
+      let u0 = wts[wb + kv];
+      for (var m = 0u; m < MR; m++) {
+        if (m < m_count) {
+          acc[m] += term(u0, seg, m, kv);
+        }
+      }
+    }
+  }
+  for (var m = 0u; m < MR; m++) {
+    part[m * WG + lid] = acc[m];
+  }
+  workgroupBarrier();
+  for (var s = LANES / 2u; s > 0u; s = s / 2u) {
+    if (lane < s) {
+      for (var m = 0u; m < MR; m++) {
+        part[m * WG + lid] += part[m * WG + lid + s];
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && row < seg.n_rows) {
+    for (var m = 0u; m < m_count; m++) {
+      put(seg, m, row, part[m * WG + lid]);
+    }
+  }
+}

@@ -1,0 +1,334 @@
+// Runs forward steps on the GPU: a step is up to `maxRows` tokens belonging to one or more
+// sequences (each with a state slot in the pool). The whole step — embedding, every layer,
+// head — is recorded into one command buffer; the CPU waits only for what it reads back.
+import type { RwkvConfig } from '../../model/config.js';
+import { actLayout, type ActLayout } from './act-layout.js';
+import type { GpuContext } from './device.js';
+import { dispatchGrid, dispatchPipeline } from './dispatch-shape.js';
+import { Pipelines } from './pipelines.js';
+import { TopK } from './topk.js';
+import { StatePool } from './state-pool.js';
+import { buildStepProgram, metaLayout, type Dispatch, type MetaLayout } from './step-program.js';
+import { elementsPerVec } from './weight-layout.js';
+import type { GpuWeights } from './weights.js';
+
+/** A contiguous run of rows that advance one state slot, in token order. */
+export interface StepSequence {
+  slot: number;
+  tokens: readonly number[];
+  /** Indices (within `tokens`) whose logits are wanted. */
+  logits: readonly number[];
+}
+
+export interface RunnerOptions {
+  /** Tokens one step can hold (prefill chunk / batch size). */
+  maxRows: number;
+  /** Rows of logits one step can produce. */
+  maxLogitRows: number;
+  /** States the pool starts with (it grows on demand). */
+  initialSlots: number;
+}
+
+const UNIFORM_ALIGN = 256;
+
+interface Encoded {
+  label: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number, number];
+}
+
+export class Runner {
+  readonly act: ActLayout;
+  readonly meta: MetaLayout;
+  readonly pool: StatePool;
+  readonly logitsBuffer: GPUBuffer;
+  private readonly pipelines: Pipelines;
+  private readonly program: Dispatch[];
+  private readonly actBuffer: GPUBuffer;
+  private readonly metaBuffer: GPUBuffer;
+  private readonly stepBuffer: GPUBuffer;
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly tableBuffer: GPUBuffer;
+  /** Byte offsets of each dispatch's uniform block / segment table. */
+  private readonly blockAt: number[] = [];
+  private bindGroups: GPUBindGroup[] = [];
+  private bindGeneration = -1;
+  private readonly hmax: number;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly config: RwkvConfig,
+    private readonly weights: GpuWeights,
+    readonly opts: RunnerOptions,
+  ) {
+    const device = ctx.device;
+    this.act = actLayout(config, opts.maxRows);
+    this.meta = metaLayout(opts.maxRows);
+    this.pool = new StatePool(ctx, config, opts.initialSlots);
+    this.pipelines = new Pipelines(ctx, weights.plan.format);
+    this.program = buildStepProgram(config, weights.plan, this.act, this.meta);
+    const epv = elementsPerVec(weights.plan.format);
+    const L = weights.plan.layers;
+    this.hmax = Math.max(
+      8,
+      ...L.map((l) => [l.w2, l.a2, l.v2, l.g2].reduce((n, m) => n + (m ? m.kVec * epv : 0), 0)),
+    );
+    const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+    this.actBuffer = device.createBuffer({
+      label: 'rwkv activations',
+      size: this.act.totalFloats * 4,
+      usage: storage,
+    });
+    this.metaBuffer = device.createBuffer({
+      label: 'rwkv step rows',
+      size: this.meta.total * 16,
+      usage: storage,
+    });
+    this.stepBuffer = device.createBuffer({
+      label: 'rwkv step',
+      size: 16,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.logitsBuffer = device.createBuffer({
+      label: 'rwkv logits',
+      size: opts.maxLogitRows * config.vocabSize * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    this.topk = new TopK(ctx, config.vocabSize, this.pipelines, this.logitsBuffer, this.metaBuffer);
+    // Uniform blocks and segment tables, each at an aligned offset of its buffer.
+    let u = 0;
+    let t = 0;
+    const tableAt: number[] = [];
+    for (const d of this.program) {
+      if (d.kind === 'matmul') {
+        tableAt.push(t);
+        this.blockAt.push(t);
+        t += Math.ceil(d.job.table.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+      } else {
+        this.blockAt.push(u);
+        u += Math.ceil(d.params.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
+      }
+    }
+    this.uniformBuffer = device.createBuffer({
+      label: 'rwkv params blocks',
+      size: Math.max(u, 16),
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.tableBuffer = device.createBuffer({
+      label: 'rwkv matmul segments',
+      size: Math.max(t, 16),
+      usage: storage,
+    });
+    this.program.forEach((d, i) => {
+      if (d.kind === 'matmul')
+        device.queue.writeBuffer(
+          this.tableBuffer,
+          this.blockAt[i],
+          d.job.table as Uint32Array<ArrayBuffer>,
+        );
+      else
+        device.queue.writeBuffer(
+          this.uniformBuffer,
+          this.blockAt[i],
+          d.params as Uint32Array<ArrayBuffer>,
+        );
+    });
+  }
+
+  get weightsPlan() {
+    return this.weights.plan;
+  }
+
+  /** GPU bytes of activations, logits and step buffers (weights and states counted apart). */
+  get scratchBytes(): number {
+    return (
+      this.actBuffer.size + this.logitsBuffer.size + this.metaBuffer.size + this.tableBuffer.size
+    );
+  }
+
+  private buildBindGroups(): void {
+    const device = this.ctx.device;
+    const buf = (buffer: GPUBuffer, offset = 0, size?: number): GPUBufferBinding =>
+      size === undefined ? { buffer, offset } : { buffer, offset, size };
+    const L = this.pipelines.layouts;
+    const w = this.weights;
+    this.bindGroups = this.program.map((d, i) => {
+      const ubo = () =>
+        buf(this.uniformBuffer, this.blockAt[i], d.kind === 'matmul' ? 16 : d.params.byteLength);
+      let layout: GPUBindGroupLayout;
+      let res: GPUBufferBinding[];
+      switch (d.kind) {
+        case 'embed':
+          layout = L.embed;
+          res = [
+            buf(this.actBuffer),
+            buf(w.params),
+            buf(w.arenas[d.arena]),
+            buf(this.metaBuffer),
+            ubo(),
+          ];
+          break;
+        case 'lnMix':
+          layout = L.lnMix;
+          res = [
+            buf(this.actBuffer),
+            buf(w.params),
+            buf(this.pool.buffers[d.layer]),
+            buf(this.metaBuffer),
+            ubo(),
+          ];
+          break;
+        case 'wkv':
+          layout = L.wkv;
+          res = [
+            buf(this.actBuffer),
+            buf(w.params),
+            buf(w.arenas[w.plan.layers[d.layer].w2.parts[0].arena]),
+            buf(this.pool.buffers[d.layer]),
+            buf(this.metaBuffer),
+            ubo(),
+          ];
+          break;
+        case 'lnRows':
+          layout = L.lnRows;
+          res = [buf(this.actBuffer), buf(w.params), buf(this.metaBuffer), ubo()];
+          break;
+        case 'matmul':
+          layout = d.logits ? L.matmulLogits : L.matmul;
+          res = [
+            buf(this.actBuffer),
+            buf(w.arenas[d.job.arena]),
+            buf(this.tableBuffer, this.blockAt[i], d.job.table.byteLength),
+            buf(this.stepBuffer),
+            ...(d.logits ? [buf(this.logitsBuffer)] : []),
+          ];
+          break;
+      }
+      return device.createBindGroup({
+        layout,
+        entries: res.map((resource, binding) => ({ binding, resource })),
+      });
+    });
+    this.bindGeneration = this.pool.generation;
+  }
+
+  /** The dispatch list for a step shape, built once (encoding must cost little CPU time). */
+  private async workFor(M: number, nSeq: number, nOut: number): Promise<Encoded[]> {
+    const key = `${M}|${nSeq}|${nOut}|${this.bindGeneration}`;
+    let work = this.workCache.get(key);
+    if (!work) {
+      work = [];
+      // Steps where some sequence has several tokens take the prefill form of the wkv (it is
+      // written for head size 64; other sizes run the fused kernel token by token).
+      const prefill = M > nSeq && this.config.headSize === 64;
+      for (let i = 0; i < this.program.length; i++) {
+        const d = this.program[i];
+        if ((d.kind === 'lnRows' || (d.kind === 'matmul' && d.logits)) && nOut === 0) continue;
+        if (d.kind === 'wkv' && (d.variant === 'fused') === prefill) continue;
+        work.push({
+          label: d.label,
+          pipeline: await dispatchPipeline(this.pipelines, this.config, this.hmax, d, M, nOut),
+          bindGroup: this.bindGroups[i],
+          grid: dispatchGrid(this.config, d, M, nSeq, nOut),
+        });
+      }
+      if (this.workCache.size >= 64) this.workCache.clear();
+      this.workCache.set(key, work);
+    }
+    return work;
+  }
+
+  private readonly workCache = new Map<string, Encoded[]>();
+  /** Labels of the dispatches of the last encoded step (profiling). */
+  lastLabels: string[] = [];
+
+  /**
+   * Records one step into `enc`: sequences' tokens become consecutive rows; logits of the
+   * requested rows land in the logits buffer in order. Returns the number of logit rows.
+   */
+  async encodeStep(
+    enc: GPUCommandEncoder,
+    seqs: readonly StepSequence[],
+    /** Input tokens are already in place on the GPU (written by top-k feedback). */
+    tokensOnGpu = false,
+    /** Profiling: each dispatch gets its own pass with timestamps at 2i, 2i + 1. */
+    profile?: GPUQuerySet,
+  ): Promise<number> {
+    const V = this.config.vocabSize;
+    const rows: number[] = [];
+    const seqWords: number[] = [];
+    const outRows: number[] = [];
+    for (const s of seqs) {
+      if (s.tokens.length === 0) throw new Error('a step sequence needs at least one token');
+      const first = rows.length / 4;
+      const last = first + s.tokens.length - 1;
+      for (const tok of s.tokens) {
+        if (!Number.isInteger(tok) || tok < 0 || tok >= V) {
+          throw new RangeError(`token id ${tok} is outside the vocabulary (0..${V - 1})`);
+        }
+        rows.push(tok, s.slot, first, last);
+      }
+      seqWords.push(first, s.tokens.length, s.slot, 0);
+      for (const i of s.logits) outRows.push(first + i, 0, 0, 0);
+    }
+    const M = rows.length / 4;
+    const nOut = outRows.length / 4;
+    if (M > this.opts.maxRows)
+      throw new Error(`step of ${M} rows exceeds capacity ${this.opts.maxRows}`);
+    if (nOut > this.opts.maxLogitRows)
+      throw new Error(`step wants ${nOut} logit rows, capacity ${this.opts.maxLogitRows}`);
+    if (this.bindGeneration !== this.pool.generation) this.buildBindGroups();
+    const q = this.ctx.device.queue;
+    if (!tokensOnGpu) q.writeBuffer(this.metaBuffer, this.meta.rows * 16, Uint32Array.from(rows));
+    q.writeBuffer(this.metaBuffer, this.meta.seqs * 16, Uint32Array.from(seqWords));
+    if (nOut > 0) q.writeBuffer(this.metaBuffer, this.meta.outRows * 16, Uint32Array.from(outRows));
+    q.writeBuffer(this.stepBuffer, 0, Uint32Array.from([M, nOut, 0, 0]));
+
+    const work = await this.workFor(M, seqs.length, nOut);
+    this.lastLabels = work.map((w) => w.label);
+    if (profile) {
+      work.forEach((w, i) => {
+        const pass = enc.beginComputePass({
+          timestampWrites: {
+            querySet: profile,
+            beginningOfPassWriteIndex: 2 * i,
+            endOfPassWriteIndex: 2 * i + 1,
+          },
+        });
+        pass.setPipeline(w.pipeline);
+        pass.setBindGroup(0, w.bindGroup);
+        pass.dispatchWorkgroups(w.grid[0], w.grid[1], w.grid[2]);
+        pass.end();
+      });
+      return nOut;
+    }
+    const pass = enc.beginComputePass();
+    let current: GPUComputePipeline | null = null;
+    for (const w of work) {
+      if (w.pipeline !== current) pass.setPipeline((current = w.pipeline));
+      pass.setBindGroup(0, w.bindGroup);
+      pass.dispatchWorkgroups(w.grid[0], w.grid[1], w.grid[2]);
+    }
+    pass.end();
+    return nOut;
+  }
+
+  /** Top-k selection over the logit rows of a step (see topk.ts). */
+  readonly topk: TopK;
+
+  destroy(): void {
+    this.topk.destroy();
+    this.pool.destroy();
+    for (const b of [
+      this.actBuffer,
+      this.metaBuffer,
+      this.stepBuffer,
+      this.logitsBuffer,
+      this.uniformBuffer,
+      this.tableBuffer,
+    ]) {
+      b.destroy();
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Device selection for the runtime: `webgpu` demands a GPU (clear error when there is none);
+// `auto` takes a real GPU when there is one and the CPU backend otherwise (a software adapter
+// such as lavapipe is correct but slower than the CPU backend, so auto does not pick it).
+import type { Backend } from '../backend.js';
+import type { ModelFile } from '../../model/model-file.js';
+import { createGpuContext, NoGpuAdapterError } from './device.js';
+import { WebGpuBackend } from './backend.js';
+
+export function loadWebGpu(model: ModelFile): Promise<Backend> {
+  return WebGpuBackend.load(model);
+}
+
+export async function loadAuto(model: ModelFile, cpu: () => Promise<Backend>): Promise<Backend> {
+  let ctx;
+  try {
+    ctx = await createGpuContext();
+  } catch (err) {
+    if (err instanceof NoGpuAdapterError) return cpu();
+    throw err;
+  }
+  if (ctx.caps.software) {
+    ctx.destroy();
+    return cpu();
+  }
+  return WebGpuBackend.load(model, { context: ctx, ownContext: true });
+}

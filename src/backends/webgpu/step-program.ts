@@ -1,0 +1,250 @@
+// The fixed list of dispatches of one forward step (embedding, every layer, head) with their
+// parameter blocks. Built once per model; only the row counts change between steps.
+import type { RwkvConfig } from '../../model/config.js';
+import type { ActLayout } from './act-layout.js';
+import {
+  buildMatmulDispatches,
+  OP_ADD,
+  OP_RELU_SQ,
+  OP_STORE,
+  type MatmulDispatch,
+  type MatmulTerm,
+} from './matmul-jobs.js';
+import { elementsPerVec, GLOBAL_VECTORS, paramOffset, type WeightPlan } from './weight-layout.js';
+
+/** Where the step's metadata lives in the `rows` buffer (vec4<u32> units). */
+export interface MetaLayout {
+  rows: number;
+  seqs: number;
+  outRows: number;
+  total: number;
+}
+
+export function metaLayout(maxRows: number): MetaLayout {
+  return { rows: 0, seqs: maxRows, outRows: 2 * maxRows, total: 3 * maxRows };
+}
+
+/**
+ * The wkv of a layer has two forms: 'fused' (one kernel; what single-token steps use) and the
+ * prefill form 'prep' → 'scan' → 'post' (state-free work in parallel over tokens, then the
+ * recurrence with the state on chip). A step runs one form or the other.
+ */
+export type WkvVariant = 'fused' | 'prep' | 'scan' | 'post';
+
+export type Dispatch = { label: string } & (
+  | { kind: 'embed'; arena: number; params: Uint32Array }
+  | { kind: 'lnMix'; layer: number; params: Uint32Array }
+  | { kind: 'wkv'; variant: WkvVariant; layer: number; params: Uint32Array }
+  | { kind: 'lnRows'; params: Uint32Array }
+  | { kind: 'matmul'; job: MatmulDispatch; logits: boolean }
+);
+
+export function buildStepProgram(
+  c: RwkvConfig,
+  plan: WeightPlan,
+  act: ActLayout,
+  meta: MetaLayout,
+): Dispatch[] {
+  const C = c.nEmbd;
+  const H = c.nHead;
+  const N = c.headSize;
+  const epv = elementsPerVec(plan.format);
+  const out: Dispatch[] = [];
+  const u32 = (...v: number[]) => Uint32Array.from(v);
+  const matmul = (label: string, terms: MatmulTerm[], logits = false) => {
+    for (const job of buildMatmulDispatches(terms, epv)) {
+      out.push({ label, kind: 'matmul', job, logits });
+    }
+  };
+
+  for (const part of plan.emb.parts) {
+    out.push({
+      label: 'embed',
+      kind: 'embed',
+      arena: part.arena,
+      params: u32(
+        act.x,
+        C,
+        part.firstRow,
+        part.rows,
+        part.vecOffset,
+        plan.emb.kVec,
+        GLOBAL_VECTORS.ln0w * C,
+        GLOBAL_VECTORS.ln0b * C,
+      ),
+    });
+  }
+
+  const slotStride = 2 * C + H * N * N;
+  for (let l = 0; l < c.nLayer; l++) {
+    const L = plan.layers[l];
+    const po = (v: Parameters<typeof paramOffset>[2]) => paramOffset(c, l, v);
+    const mixPlane = (i: number) => act.mix + i * act.plane; // r w k v a g
+    // Time mix: LN1 + six mixes (shift at the start of the slot).
+    out.push({
+      label: 'ln-mix',
+      kind: 'lnMix',
+      layer: l,
+      params: u32(
+        act.x,
+        act.mix,
+        act.plane,
+        6,
+        po('ln1.weight'),
+        po('ln1.bias'),
+        po('att.x_r'),
+        0,
+        slotStride,
+        C,
+        0,
+        0,
+      ),
+    });
+    const hid = (o: number): Pick<MatmulTerm, 'yOff' | 'yStride'> => ({
+      yOff: act.hid + o,
+      yStride: act.hidStride,
+    });
+    const row = (plane: number) => ({ xOff: plane, xStride: C });
+    const terms: MatmulTerm[] = [
+      { m: L.wr, ...row(mixPlane(0)), yOff: act.rkv, yStride: C, op: OP_STORE, mSel: 0 },
+      {
+        m: L.wk,
+        ...row(mixPlane(2)),
+        yOff: act.rkv + act.plane,
+        yStride: C,
+        op: OP_STORE,
+        mSel: 0,
+      },
+      {
+        m: L.wv,
+        ...row(mixPlane(3)),
+        yOff: act.rkv + 2 * act.plane,
+        yStride: C,
+        op: OP_STORE,
+        mSel: 0,
+      },
+      { m: L.w1, ...row(mixPlane(1)), ...hid(act.hidW), op: OP_STORE, mSel: 0 },
+      { m: L.a1, ...row(mixPlane(4)), ...hid(act.hidA), op: OP_STORE, mSel: 0 },
+      { m: L.g1, ...row(mixPlane(5)), ...hid(act.hidG), op: OP_STORE, mSel: 0 },
+    ];
+    if (L.v1) terms.push({ m: L.v1, ...row(mixPlane(3)), ...hid(act.hidV), op: OP_STORE, mSel: 0 });
+    matmul('proj', terms);
+
+    const up = [L.w2, L.a2, L.v2, L.g2];
+    const upVec = up.map((m) => m?.kVec ?? 0);
+    const upOff = up.map((m) => m?.parts[0].vecOffset ?? 0);
+    const wkvParams = u32(
+      C,
+      l === 0 ? 1 : 0,
+      act.rkv,
+      act.rkv + act.plane,
+      act.rkv + 2 * act.plane,
+      act.vFirst,
+      act.y,
+      act.hid,
+      act.hidStride,
+      c.lora.decay,
+      c.lora.iclr,
+      l === 0 ? 0 : c.lora.valueResidual,
+      c.lora.gate,
+      act.hidW,
+      act.hidA,
+      act.hidV,
+      act.hidG,
+      ...upOff,
+      ...upVec,
+      po('att.w0'),
+      po('att.a0'),
+      po('att.v0'),
+      po('att.k_k'),
+      po('att.k_a'),
+      po('att.r_k'),
+      po('att.ln_x.weight'),
+      po('att.ln_x.bias'),
+      C,
+      slotStride,
+      meta.seqs,
+      act.mix,
+      act.plane,
+      act.bonus,
+      H,
+    );
+    for (const variant of ['fused', 'prep', 'scan', 'post'] as const) {
+      out.push({ label: `wkv-${variant}`, kind: 'wkv', variant, layer: l, params: wkvParams });
+    }
+    matmul('out', [{ m: L.wo, ...row(act.y), yOff: act.x, yStride: C, op: OP_ADD, mSel: 0 }]);
+
+    // Channel mix: LN2 + one mix (shift at the end of the slot).
+    out.push({
+      label: 'ln-mix',
+      kind: 'lnMix',
+      layer: l,
+      params: u32(
+        act.x,
+        act.ffnIn,
+        act.plane,
+        1,
+        po('ln2.weight'),
+        po('ln2.bias'),
+        po('ffn.x_k'),
+        C + H * N * N,
+        slotStride,
+        C,
+        0,
+        0,
+      ),
+    });
+    matmul('ffn-key', [
+      {
+        m: L.ffnKey,
+        ...row(act.ffnIn),
+        yOff: act.ffnHid,
+        yStride: c.ffnDim,
+        op: OP_RELU_SQ,
+        mSel: 0,
+      },
+    ]);
+    matmul('ffn-value', [
+      {
+        m: L.ffnValue,
+        xOff: act.ffnHid,
+        xStride: c.ffnDim,
+        yOff: act.x,
+        yStride: C,
+        op: OP_ADD,
+        mSel: 0,
+      },
+    ]);
+  }
+
+  out.push({
+    label: 'ln-out',
+    kind: 'lnRows',
+    params: u32(
+      act.x,
+      act.normed,
+      C,
+      meta.outRows,
+      GLOBAL_VECTORS.lnOutW * C,
+      GLOBAL_VECTORS.lnOutB * C,
+      0,
+      0,
+    ),
+  });
+  matmul(
+    'head',
+    [
+      {
+        m: plan.head,
+        xOff: act.normed,
+        xStride: C,
+        yOff: 0,
+        yStride: c.vocabSize,
+        op: OP_STORE,
+        mSel: 1,
+      },
+    ],
+    true,
+  );
+  return out;
+}

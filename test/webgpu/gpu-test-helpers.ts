@@ -1,0 +1,31 @@
+// Shared by the WebGPU tests. There is deliberately no "skip when no GPU": CI installs
+// lavapipe (scripts/install-lavapipe.sh), and a missing adapter must fail the run.
+import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
+import { createGpuContext, type GpuContext } from '../../src/backends/webgpu/device.js';
+import { WebGpuBackend, type WebGpuOptions } from '../../src/backends/webgpu/backend.js';
+import type { Checkpoint } from '../../src/io/tensor.js';
+import { describeModel } from '../../src/model/model-file.js';
+import { maxAbsDiff, std } from '../helpers/fixtures.js';
+
+let shared: Promise<GpuContext> | null = null;
+
+/** One device per test process; throws (fails the test) when no adapter exists. */
+export function gpu(): Promise<GpuContext> {
+  shared ??= createGpuContext();
+  return shared;
+}
+
+export async function backendsFor(
+  checkpoint: Checkpoint,
+  opts: Omit<WebGpuOptions, 'context'> = {},
+): Promise<{ cpu: CpuBackend; gpu: WebGpuBackend }> {
+  const model = await describeModel(checkpoint);
+  const cpu = await CpuBackend.load(model);
+  const g = await WebGpuBackend.load(model, { ...opts, context: await gpu() });
+  return { cpu, gpu: g };
+}
+
+/** max|a − b| / std(b): the measure for logits and states. */
+export function relDiff(a: Float32Array, b: Float32Array): number {
+  return maxAbsDiff(a, b) / std(b);
+}
