@@ -8,6 +8,8 @@ export type DeviceChoice = DeviceName | 'auto';
 
 export interface LoadOptions {
   device?: DeviceChoice;
+  /** CPU backend: threads for matrix products (default: every core; 1 = no worker threads). */
+  threads?: number;
 }
 
 /** Opens and validates a checkpoint without loading weights (for `rwkv info`). */
@@ -24,18 +26,25 @@ export async function openModel(path: string): Promise<ModelFile> {
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Backend> {
   const model = await openModel(path);
   try {
-    return await createBackend(model, opts.device ?? 'cpu');
+    return await createBackend(model, opts.device ?? 'cpu', opts.threads);
   } finally {
     await model.checkpoint.close();
   }
 }
 
-export async function createBackend(model: ModelFile, device: DeviceChoice): Promise<Backend> {
+export async function createBackend(
+  model: ModelFile,
+  device: DeviceChoice,
+  threads?: number,
+): Promise<Backend> {
   switch (device) {
     case 'cpu':
+      return CpuBackend.load(model, { threads });
     case 'auto':
-      return CpuBackend.load(model);
+      return (await import('../backends/webgpu/select.js')).loadAuto(model, () =>
+        CpuBackend.load(model, { threads }),
+      );
     case 'webgpu':
-      throw new Error('the WebGPU backend is not available in this build yet; use --device cpu');
+      return (await import('../backends/webgpu/select.js')).loadWebGpu(model);
   }
 }

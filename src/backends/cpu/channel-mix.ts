@@ -1,6 +1,6 @@
 // RWKV-7 channel mixing: out = Wv · relu(Wk · (x + (prev − x)·μk))².
 import type { RwkvConfig } from '../../model/config.js';
-import { layerNorm, matmul } from './linalg.js';
+import { layerNorm, type MatmulFn } from './linalg.js';
 import type { TokenState } from './time-mix.js';
 import type { CpuLayerWeights } from './weights.js';
 
@@ -10,6 +10,7 @@ export function channelMix(
   x: Float32Array,
   T: number,
   states: readonly TokenState[],
+  mm: MatmulFn,
 ): Float32Array {
   const C = cfg.nEmbd;
   const mixed = new Float32Array(T * C);
@@ -24,12 +25,12 @@ export function channelMix(
   }
   const F = cfg.ffnDim;
   const hidden = new Float32Array(T * F);
-  matmul(w.ffnKey, mixed, hidden, T);
+  mm(w.ffnKey, mixed, hidden, T);
   for (let i = 0; i < hidden.length; i++) {
     const h = hidden[i] > 0 ? hidden[i] : 0;
     hidden[i] = h * h;
   }
   const out = new Float32Array(T * C);
-  matmul(w.ffnValue, hidden, out, T);
+  mm(w.ffnValue, hidden, out, T);
   return out;
 }

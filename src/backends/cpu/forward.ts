@@ -2,13 +2,14 @@
 // advances: all views point at one state for a sequence, at different states for a batch.
 import type { RwkvConfig } from '../../model/config.js';
 import { channelMix } from './channel-mix.js';
-import { layerNorm, matmul } from './linalg.js';
+import { layerNorm, type MatmulFn } from './linalg.js';
 import { timeMix, type TokenState } from './time-mix.js';
 import type { CpuWeights } from './weights.js';
 
 /**
  * Runs the layers for `tokens` (token t advances layerStates[layer][t]) and returns the logits of
  * the tokens whose index is in `logitRows` (one row of vocabSize each, in that order).
+ * Every matrix product goes through `mm` (the calling thread's matmul or a worker pool's).
  */
 export function forwardTokens(
   cfg: RwkvConfig,
@@ -16,6 +17,7 @@ export function forwardTokens(
   tokens: readonly number[],
   layerStates: (layer: number) => readonly TokenState[],
   logitRows: readonly number[],
+  mm: MatmulFn,
 ): Float32Array[] {
   const C = cfg.nEmbd;
   const T = tokens.length;
@@ -29,9 +31,9 @@ export function forwardTokens(
   const vFirst = new Float32Array(T * C);
   for (let l = 0; l < cfg.nLayer; l++) {
     const states = layerStates(l);
-    const att = timeMix(cfg, l, w.layers[l], x, T, states, vFirst);
+    const att = timeMix(cfg, l, w.layers[l], x, T, states, vFirst, mm);
     for (let i = 0; i < x.length; i++) x[i] += att[i];
-    const ffn = channelMix(cfg, w.layers[l], x, T, states);
+    const ffn = channelMix(cfg, w.layers[l], x, T, states, mm);
     for (let i = 0; i < x.length; i++) x[i] += ffn[i];
   }
   const R = logitRows.length;
@@ -45,6 +47,6 @@ export function forwardTokens(
     );
   });
   const logits = new Float32Array(R * cfg.vocabSize);
-  matmul(w.head, normed, logits, R);
+  mm(w.head, normed, logits, R);
   return logitRows.map((_, j) => logits.slice(j * cfg.vocabSize, (j + 1) * cfg.vocabSize));
 }

@@ -5,8 +5,26 @@ import type { Matrix } from './weights.js';
 
 /** Y[t] = W · X[t] for T column vectors packed row after row (X: T × cols, Y: T × rows). */
 export function matmul(w: Matrix, x: Float32Array, y: Float32Array, T: number): void {
+  matmulRows(w, x, y, T, 0, w.rows);
+}
+
+/** A matrix product with matmul's signature (the calling thread's, or a worker pool's). */
+export type MatmulFn = (w: Matrix, x: Float32Array, y: Float32Array, T: number) => void;
+
+/**
+ * Output rows [r0, r1) of matmul. Every element is one dot product in a fixed order, so any
+ * split of the rows (across worker threads) produces bit-identical results.
+ */
+export function matmulRows(
+  w: Matrix,
+  x: Float32Array,
+  y: Float32Array,
+  T: number,
+  r0: number,
+  r1: number,
+): void {
   const { rows, cols, data } = w;
-  for (let r = 0; r < rows; r++) {
+  for (let r = r0; r < r1; r++) {
     const base = r * cols;
     for (let t = 0; t < T; t++) {
       const xo = t * cols;

@@ -3,8 +3,8 @@
 // token order on each token's own state view, which is what makes one code path serve both a
 // sequence (all tokens share one state) and a batch (one state per token).
 import type { RwkvConfig } from '../../model/config.js';
-import { layerNorm, matmul, sigmoid } from './linalg.js';
-import type { CpuLayerWeights } from './weights.js';
+import { layerNorm, sigmoid, type MatmulFn } from './linalg.js';
+import type { CpuLayerWeights, Matrix } from './weights.js';
 
 export interface TokenState {
   attShift: Float32Array;
@@ -28,6 +28,7 @@ export function timeMix(
   T: number,
   states: readonly TokenState[],
   vFirst: Float32Array,
+  mm: MatmulFn,
 ): Float32Array {
   const C = cfg.nEmbd;
   const H = cfg.nHead;
@@ -55,14 +56,14 @@ export function timeMix(
   const r = new Float32Array(T * C);
   const k = new Float32Array(T * C);
   const v = new Float32Array(T * C);
-  matmul(w.wr, mr, r, T);
-  matmul(w.wk, mk, k, T);
-  matmul(w.wv, mv, v, T);
+  mm(w.wr, mr, r, T);
+  mm(w.wk, mk, k, T);
+  mm(w.wv, mv, v, T);
 
-  const decay = lora(w.w1, w.w2, mw, T, Math.tanh);
-  const iclr = lora(w.a1, w.a2, ma, T, identity);
-  const gate = lora(w.g1, w.g2, mg, T, sigmoid);
-  const vres = w.v1 && w.v2 ? lora(w.v1, w.v2, mv, T, identity) : undefined;
+  const decay = lora(mm, w.w1, w.w2, mw, T, Math.tanh);
+  const iclr = lora(mm, w.a1, w.a2, ma, T, identity);
+  const gate = lora(mm, w.g1, w.g2, mg, T, sigmoid);
+  const vres = w.v1 && w.v2 ? lora(mm, w.v1, w.v2, mv, T, identity) : undefined;
 
   const kk = new Float32Array(N);
   const y = new Float32Array(T * C);
@@ -106,7 +107,7 @@ export function timeMix(
     for (let i = 0; i < C; i++) y[o + i] *= gate[o + i];
   }
   const out = new Float32Array(T * C);
-  matmul(w.wo, y, out, T);
+  mm(w.wo, y, out, T);
   return out;
 }
 
@@ -164,16 +165,17 @@ const identity = (x: number) => x;
 
 /** (act(x·A))·B for T tokens, with A, B already transposed to [out × in]. */
 function lora(
-  a: { rows: number; cols: number; data: Float32Array },
-  b: { rows: number; cols: number; data: Float32Array },
+  mm: MatmulFn,
+  a: Matrix,
+  b: Matrix,
   x: Float32Array,
   T: number,
   act: (v: number) => number,
 ): Float32Array {
   const hidden = new Float32Array(T * a.rows);
-  matmul(a, x, hidden, T);
+  mm(a, x, hidden, T);
   for (let i = 0; i < hidden.length; i++) hidden[i] = act(hidden[i]);
   const out = new Float32Array(T * b.rows);
-  matmul(b, hidden, out, T);
+  mm(b, hidden, out, T);
   return out;
 }

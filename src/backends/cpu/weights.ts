@@ -1,5 +1,6 @@
 // RWKV-7 weights widened to float32 for the CPU backend. LoRA factors are transposed at load so
 // every product in the forward pass is a row-major matrix × vector (y[o] = Σ_i W[o][i]·x[i]).
+// Matrices live in SharedArrayBuffers so worker threads read them in place (matmul-pool.ts).
 import type { ModelFile } from '../../model/model-file.js';
 
 /** A row-major [rows × cols] float32 matrix. */
@@ -55,12 +56,28 @@ export interface CpuWeights {
   head: Matrix;
 }
 
+/** A float32 array in shared memory: worker threads see it without a copy. */
+function sharedF32(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * 4));
+}
+
 function transpose(m: Matrix): Matrix {
-  const out = new Float32Array(m.data.length);
+  const out = sharedF32(m.data.length);
   for (let r = 0; r < m.rows; r++) {
     for (let c = 0; c < m.cols; c++) out[c * m.rows + r] = m.data[r * m.cols + c];
   }
   return { rows: m.cols, cols: m.rows, data: out };
+}
+
+/** Every matrix the forward pass multiplies by (the embedding is only indexed). */
+export function productMatrices(w: CpuWeights): Matrix[] {
+  const out: Matrix[] = [];
+  for (const l of w.layers) {
+    out.push(l.w1, l.w2, l.a1, l.a2, l.g1, l.g2, l.wr, l.wk, l.wv, l.wo, l.ffnKey, l.ffnValue);
+    if (l.v1 && l.v2) out.push(l.v1, l.v2);
+  }
+  out.push(w.head);
+  return out;
 }
 
 export async function loadCpuWeights(
@@ -68,14 +85,20 @@ export async function loadCpuWeights(
   layerNorm: (x: Float32Array, w: Float32Array, b: Float32Array, out: Float32Array) => void,
 ): Promise<CpuWeights> {
   const vec = async (name: string) => model.tensor(name).readF32();
-  const mat = async (name: string): Promise<Matrix> => {
+  const plainMat = async (name: string): Promise<Matrix> => {
     const t = model.tensor(name);
     return { rows: t.shape[0], cols: t.shape[1], data: await t.readF32() };
   };
-  const lora = async (name: string) => transpose(await mat(name));
+  const mat = async (name: string): Promise<Matrix> => {
+    const m = await plainMat(name);
+    const data = sharedF32(m.data.length);
+    data.set(m.data);
+    return { rows: m.rows, cols: m.cols, data };
+  };
+  const lora = async (name: string) => transpose(await plainMat(name));
   const c = model.config;
 
-  const emb = await mat('emb.weight');
+  const emb = await plainMat('emb.weight');
   const ln0w = await vec('blocks.0.ln0.weight');
   const ln0b = await vec('blocks.0.ln0.bias');
   for (let r = 0; r < emb.rows; r++) {

@@ -3,7 +3,15 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadModel, type DeviceChoice } from '../../runtime/load.js';
-import { parseDevice, parseTokenList } from '../options.js';
+import { parseDevice, parseInteger, parseTokenList } from '../options.js';
+
+interface LogitsOptions {
+  model: string;
+  tokens: string;
+  out: string;
+  device: DeviceChoice;
+  threads?: number;
+}
 
 export function registerLogits(program: Command): void {
   program
@@ -13,9 +21,10 @@ export function registerLogits(program: Command): void {
     .requiredOption('--tokens <ids>', 'comma-separated token ids, e.g. 1,2,3')
     .requiredOption('--out <file>', 'output file (tokens × vocab float32)')
     .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
-    .action(async (opts: { model: string; tokens: string; out: string; device: DeviceChoice }) => {
+    .option('--threads <n>', 'CPU threads for matrix products (default: all cores)', parseInteger)
+    .action(async (opts: LogitsOptions) => {
       const tokens = parseTokenList(opts.tokens);
-      const backend = await loadModel(opts.model, { device: opts.device });
+      const backend = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
       try {
         const rows = await backend.forwardAll(backend.createState(), tokens);
         const V = backend.config.vocabSize;
