@@ -5,11 +5,16 @@ import { basename } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { loadModel, type DeviceChoice } from '../runtime/load.js';
 import { openTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import type { TokenizerKind } from '../tokenizer/load.js';
 
 export interface ModelFlags {
   model: string;
   vocab?: string;
   device: DeviceChoice;
+  /** CPU threads for matrix products (default: every core). */
+  threads?: number;
+  /** world (default) or bytes, for byte-level models. */
+  tokenizer?: TokenizerKind;
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -51,7 +56,7 @@ export async function withProgress<T>(label: string, task: () => Promise<T>): Pr
 export async function loadModelAndTokenizer(
   f: ModelFlags,
 ): Promise<{ backend: Backend; tokenizer: Tokenizer }> {
-  const tokenizer = openTokenizer({ vocab: f.vocab, model: f.model });
+  const tokenizer = openTokenizer({ kind: f.tokenizer, vocab: f.vocab, model: f.model });
   let size = '';
   try {
     size = ` (${formatBytes(statSync(f.model).size)})`;
@@ -59,7 +64,7 @@ export async function loadModelAndTokenizer(
     // loadModel reports a missing file with a better message
   }
   const backend = await withProgress(`loading ${basename(f.model)}${size} on ${f.device}`, () =>
-    loadModel(f.model, { device: f.device }),
+    loadModel(f.model, { device: f.device, threads: f.threads }),
   );
   if (tokenizer.vocabSize > backend.config.vocabSize) {
     await backend.dispose();

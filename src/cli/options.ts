@@ -1,6 +1,7 @@
 // Option parsers shared by subcommands; each throws a message naming the bad value.
 import { InvalidArgumentError } from 'commander';
 import type { DeviceChoice } from '../runtime/load.js';
+import type { TokenizerKind } from '../tokenizer/load.js';
 
 export function parseDevice(value: string): DeviceChoice {
   if (value === 'cpu' || value === 'webgpu' || value === 'auto') return value;
@@ -28,4 +29,9 @@ export function parseInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError(`"${value}" is not an integer`);
   return n;
+}
+
+export function parseTokenizerKind(value: string): TokenizerKind {
+  if (value === 'world' || value === 'bytes') return value;
+  throw new InvalidArgumentError(`unknown tokenizer "${value}" (expected world or bytes)`);
 }

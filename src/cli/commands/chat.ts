@@ -16,13 +16,16 @@ import type { ThinkMode } from '../../runtime/chat-format.js';
 import type { DeviceChoice } from '../../runtime/load.js';
 import { Session } from '../../runtime/session.js';
 import { loadModelAndTokenizer } from '../load-with-progress.js';
-import { parseDevice } from '../options.js';
+import { parseDevice, parseInteger, parseTokenizerKind } from '../options.js';
+import type { TokenizerKind } from '../../tokenizer/load.js';
 import { addSamplingFlags, samplingFromFlags, type SamplingFlags } from '../sampling-flags.js';
 
 interface ChatFlags extends SamplingFlags {
   model: string;
   vocab?: string;
   device: DeviceChoice;
+  threads?: number;
+  tokenizer: TokenizerKind;
   system?: string;
   think?: boolean;
 }
@@ -36,6 +39,13 @@ export function registerChat(program: Command): void {
     .requiredOption('--model <path>', 'checkpoint (.pth or .safetensors)')
     .option('--vocab <path>', 'World vocab file (default: the one beside the model)')
     .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
+    .option(
+      '--tokenizer <kind>',
+      'world or bytes (byte-level models)',
+      parseTokenizerKind,
+      'world' as TokenizerKind,
+    )
+    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger)
     .option('--system <text>', 'system prompt, fed once at the start')
     .option('--think', 'G1 reasoning: the reply starts with a <think> block')
     .option('--no-think', 'G1 models: skip reasoning (an empty <think> block)');

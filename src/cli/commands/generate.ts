@@ -9,7 +9,8 @@ import { generate } from '../../runtime/generate.js';
 import type { DeviceChoice } from '../../runtime/load.js';
 import { Session } from '../../runtime/session.js';
 import { loadModelAndTokenizer } from '../load-with-progress.js';
-import { parseDevice } from '../options.js';
+import { parseDevice, parseInteger, parseTokenizerKind } from '../options.js';
+import type { TokenizerKind } from '../../tokenizer/load.js';
 import {
   addSamplingFlags,
   samplingFromFlags,
@@ -21,6 +22,8 @@ interface GenerateFlags extends SamplingFlags {
   model: string;
   vocab?: string;
   device: DeviceChoice;
+  threads?: number;
+  tokenizer: TokenizerKind;
   prompt: string;
   stop: string[];
 }
@@ -32,6 +35,13 @@ export function registerGenerate(program: Command): void {
     .requiredOption('--model <path>', 'checkpoint (.pth or .safetensors)')
     .option('--vocab <path>', 'World vocab file (default: the one beside the model)')
     .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
+    .option(
+      '--tokenizer <kind>',
+      'world or bytes (byte-level models)',
+      parseTokenizerKind,
+      'world' as TokenizerKind,
+    )
+    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger)
     .requiredOption('--prompt <text>', 'text to continue')
     .option(
       '--stop <text>',

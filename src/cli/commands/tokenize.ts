@@ -1,7 +1,8 @@
 // `rwkv tokenize` (text → ids as a JSON array) and `rwkv detokenize` (ids → text, or hex).
 // The World vocab comes from --vocab, or is looked for beside --model.
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { parseTokenizerKind } from '../options.js';
 import { openTokenizer, type TokenizerKind } from '../../tokenizer/load.js';
 
 interface TokenizerFlags {
@@ -10,16 +11,11 @@ interface TokenizerFlags {
   tokenizer: TokenizerKind;
 }
 
-function parseKind(value: string): TokenizerKind {
-  if (value === 'world' || value === 'bytes') return value;
-  throw new InvalidArgumentError(`unknown tokenizer "${value}" (expected world or bytes)`);
-}
-
 function addTokenizerOptions(command: Command): Command {
   return command
     .option('--vocab <path>', 'World vocab file (rwkv_vocab_v20230424.txt)')
     .option('--model <path>', 'model file; without --vocab, the vocab is looked for beside it')
-    .option('--tokenizer <kind>', 'world or bytes', parseKind, 'world' as TokenizerKind);
+    .option('--tokenizer <kind>', 'world or bytes', parseTokenizerKind, 'world' as TokenizerKind);
 }
 
 function readFile(path: string): Buffer {
