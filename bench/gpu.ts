@@ -17,7 +17,6 @@ import {
   syntheticCheckpoint,
   type StandardSize,
 } from '../src/model/synthetic.js';
-import { fastSyntheticCheckpoint } from './fast-synthetic.js';
 import { encodeCost, profileStep } from './gpu-profile.js';
 
 const { values: args } = parseArgs({
@@ -85,7 +84,7 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
   if (!(size in STANDARD_SHAPES)) throw new Error(`unknown size ${size}`);
   const cfg = standardConfig(size);
   const t0 = now();
-  const ck = fastSyntheticCheckpoint(cfg);
+  const ck = syntheticCheckpoint(cfg, { sharedBlocks: true });
   const model = await describeModel(ck);
   const batches = list(args.batches);
   const be = await WebGpuBackend.load(model, {

@@ -68,19 +68,51 @@ function rangeFor(name: string, shape: readonly number[]): [number, number] {
 export interface SyntheticOptions {
   dtype?: DType;
   seed?: number;
+  /**
+   * Make the large matrices (C×C and up) windows into a few shared random blocks instead of
+   * drawing every value: a 7.2B model then takes seconds to make rather than minutes. For
+   * speed benchmarks, whose timing does not depend on the values.
+   */
+  sharedBlocks?: boolean;
 }
 
 /** An in-memory checkpoint with official names, order and shapes for `config`. */
 export function syntheticCheckpoint(config: RwkvConfig, opts: SyntheticOptions = {}): Checkpoint {
   const dtype = opts.dtype ?? 'bf16';
-  const rand = mulberry32(opts.seed ?? 7);
+  const seed = opts.seed ?? 7;
+  const rand = mulberry32(seed);
+  const expected = expectedTensors(config);
+  const isLarge = (numel: number) => opts.sharedBlocks && numel >= config.nEmbd * config.nEmbd;
+  const numelOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+  // One block per value range, as long as the largest matrix that draws from it.
+  const blockSizes = new Map<string, number>();
+  for (const { name, shape } of expected) {
+    const numel = numelOf(shape);
+    if (!isLarge(numel)) continue;
+    const key = rangeFor(name, shape).join(',');
+    blockSizes.set(key, Math.max(blockSizes.get(key) ?? 0, numel));
+  }
+  const blocks = new Map<string, Uint8Array>();
+  for (const [key, numel] of blockSizes) {
+    const [lo, hi] = key.split(',').map(Number);
+    blocks.set(key, uniformValues(numel, lo, hi, rand, dtype));
+  }
+
+  const elementBytes = encodeF32(new Float32Array(1), dtype).length;
   const tensors = new Map<string, TensorEntry>();
-  for (const { name, shape } of expectedTensors(config)) {
-    const numel = shape.reduce((a, b) => a * b, 1);
+  for (const { name, shape } of expected) {
+    const numel = numelOf(shape);
     const [lo, hi] = rangeFor(name, shape);
-    const values = new Float32Array(numel);
-    for (let i = 0; i < numel; i++) values[i] = lo + (hi - lo) * rand();
-    const bytes = encodeF32(values, dtype);
+    let bytes: Uint8Array;
+    if (isLarge(numel)) {
+      const block = blocks.get(`${lo},${hi}`)!;
+      const room = block.length / elementBytes - numel;
+      const at = Math.floor(rand() * (room + 1)) & ~7; // keep windows 16-byte aligned
+      bytes = block.subarray(at * elementBytes, (at + numel) * elementBytes);
+    } else {
+      bytes = uniformValues(numel, lo, hi, rand, dtype);
+    }
     tensors.set(name, {
       name,
       dtype,
@@ -96,4 +128,16 @@ export function syntheticCheckpoint(config: RwkvConfig, opts: SyntheticOptions =
     tensors,
     close: async () => {},
   };
+}
+
+function uniformValues(
+  numel: number,
+  lo: number,
+  hi: number,
+  rand: () => number,
+  dtype: DType,
+): Uint8Array {
+  const values = new Float32Array(numel);
+  for (let i = 0; i < numel; i++) values[i] = lo + (hi - lo) * rand();
+  return encodeF32(values, dtype);
 }
