@@ -2,7 +2,9 @@
 // model loads (stdout stays clean for the generated text).
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { Command } from 'commander';
 import type { Backend } from '../backends/backend.js';
+import { parseDevice, parseInteger, parseTokenizerKind } from './options.js';
 import { loadModel, type DeviceChoice } from '../runtime/load.js';
 import { openTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import type { TokenizerKind } from '../tokenizer/load.js';
@@ -15,6 +17,21 @@ export interface ModelFlags {
   threads?: number;
   /** world (default) or bytes, for byte-level models. */
   tokenizer?: TokenizerKind;
+}
+
+/** The options every model-loading interactive command shares (filling ModelFlags). */
+export function addModelFlags(cmd: Command): Command {
+  return cmd
+    .requiredOption('--model <path>', 'checkpoint (.pth or .safetensors)')
+    .option('--vocab <path>', 'World vocab file (default: the one beside the model)')
+    .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
+    .option(
+      '--tokenizer <kind>',
+      'world or bytes (byte-level models)',
+      parseTokenizerKind,
+      'world' as TokenizerKind,
+    )
+    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger);
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -13,19 +13,11 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { Chat } from '../../runtime/chat.js';
 import type { ThinkMode } from '../../runtime/chat-format.js';
-import type { DeviceChoice } from '../../runtime/load.js';
 import { Session } from '../../runtime/session.js';
-import { loadModelAndTokenizer } from '../load-with-progress.js';
-import { parseDevice, parseInteger, parseTokenizerKind } from '../options.js';
-import type { TokenizerKind } from '../../tokenizer/load.js';
+import { addModelFlags, loadModelAndTokenizer, type ModelFlags } from '../load-with-progress.js';
 import { addSamplingFlags, samplingFromFlags, type SamplingFlags } from '../sampling-flags.js';
 
-interface ChatFlags extends SamplingFlags {
-  model: string;
-  vocab?: string;
-  device: DeviceChoice;
-  threads?: number;
-  tokenizer: TokenizerKind;
+interface ChatFlags extends SamplingFlags, ModelFlags {
   system?: string;
   think?: boolean;
 }
@@ -33,19 +25,11 @@ interface ChatFlags extends SamplingFlags {
 const HELP = 'commands: /reset, /save FILE, /load FILE, /quit (Ctrl-C stops a reply)';
 
 export function registerChat(program: Command): void {
-  const cmd = program
-    .command('chat')
-    .description('chat with a model in the terminal (RWKV World / G1 chat format)')
-    .requiredOption('--model <path>', 'checkpoint (.pth or .safetensors)')
-    .option('--vocab <path>', 'World vocab file (default: the one beside the model)')
-    .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
-    .option(
-      '--tokenizer <kind>',
-      'world or bytes (byte-level models)',
-      parseTokenizerKind,
-      'world' as TokenizerKind,
-    )
-    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger)
+  const cmd = addModelFlags(
+    program
+      .command('chat')
+      .description('chat with a model in the terminal (RWKV World / G1 chat format)'),
+  )
     .option('--system <text>', 'system prompt, fed once at the start')
     .option('--think', 'G1 reasoning: the reply starts with a <think> block')
     .option('--no-think', 'G1 models: skip reasoning (an empty <think> block)');

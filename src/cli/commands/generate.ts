@@ -6,11 +6,8 @@
 // top_p 0.7, alpha_presence 0.25, alpha_frequency 0.25) with ChatRWKV's penalty decay 0.996.
 import type { Command } from 'commander';
 import { generate } from '../../runtime/generate.js';
-import type { DeviceChoice } from '../../runtime/load.js';
 import { Session } from '../../runtime/session.js';
-import { loadModelAndTokenizer } from '../load-with-progress.js';
-import { parseDevice, parseInteger, parseTokenizerKind } from '../options.js';
-import type { TokenizerKind } from '../../tokenizer/load.js';
+import { addModelFlags, loadModelAndTokenizer, type ModelFlags } from '../load-with-progress.js';
 import {
   addSamplingFlags,
   samplingFromFlags,
@@ -18,30 +15,17 @@ import {
   type SamplingFlags,
 } from '../sampling-flags.js';
 
-interface GenerateFlags extends SamplingFlags {
-  model: string;
-  vocab?: string;
-  device: DeviceChoice;
-  threads?: number;
-  tokenizer: TokenizerKind;
+interface GenerateFlags extends SamplingFlags, ModelFlags {
   prompt: string;
   stop: string[];
 }
 
 export function registerGenerate(program: Command): void {
-  const cmd = program
-    .command('generate')
-    .description('continue a prompt and stream the generated text to stdout')
-    .requiredOption('--model <path>', 'checkpoint (.pth or .safetensors)')
-    .option('--vocab <path>', 'World vocab file (default: the one beside the model)')
-    .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
-    .option(
-      '--tokenizer <kind>',
-      'world or bytes (byte-level models)',
-      parseTokenizerKind,
-      'world' as TokenizerKind,
-    )
-    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger)
+  const cmd = addModelFlags(
+    program
+      .command('generate')
+      .description('continue a prompt and stream the generated text to stdout'),
+  )
     .requiredOption('--prompt <text>', 'text to continue')
     .option(
       '--stop <text>',
