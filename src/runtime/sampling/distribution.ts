@@ -1,6 +1,6 @@
 // From adjusted logits to the distribution that is actually sampled, in this order:
 //
-//   1. softmax with temperature T:  w[i] = exp((logit[i] − max) / T)   (unnormalised)
+//   1. softmax with temperature T:  w[i] = exp((logit[i] − max) · (1/T))   (unnormalised)
 //   2. top-k:  keep the k tokens with the largest logits (ties: lower id first)
 //   3. top-p:  among what is left, sorted by probability, keep the shortest prefix whose mass
 //              reaches p of the remaining mass, plus any token tied with the last one kept
@@ -13,11 +13,16 @@
 // ChatRWKV's, which applies top-p to the T = 1 probabilities and the temperature afterwards.
 //
 // Cost for a vocabulary of V = 65536: with top-k only the k survivors are exponentiated
-// (partial selection, top-indices.ts); otherwise one linear pass computes the weights, and
-// top-p finds its cut-off by partitioning (nucleus.ts) — no step sorts the vocabulary.
+// (partial selection, top-indices.ts); with top-p / min-p only the tokens that can survive are
+// (threshold-truncation.ts); the cut-off is found by partitioning (nucleus.ts). No step sorts
+// the vocabulary and, given a SamplingScratch, none allocates a vocabulary-sized array. (With
+// no truncation at all the Sampler does not come here: full-draw.ts draws without listing.)
 
-import { nucleusCutoff } from './nucleus.js';
+import { cutoffForMass } from './nucleus.js';
+import { SamplingScratch } from './scratch.js';
+import { truncateAllExact, truncateByThreshold } from './threshold-truncation.js';
 import { topIndices } from './top-indices.js';
+import { exactWeights, keepAtLeast, maxOf, sumOf } from './weight-loops.js';
 
 export interface TruncationOptions {
   /** > 0 here; temperature 0 is greedy and never reaches this module. */
@@ -47,56 +52,54 @@ export function maxLogit(logits: ArrayLike<number>): number {
   return max;
 }
 
-function weightsOf(
+/**
+ * The survivors of the truncations and their weights. Order: token id, or rank (best first)
+ * when top-k is on; the draw walks them in this order. With a `scratch`, the arrays returned
+ * are views of its buffers (valid until its next use). `max` may be passed when the caller
+ * already knows maxLogit(logits).
+ */
+export function truncate(
   logits: ArrayLike<number>,
-  ids: Int32Array,
+  o: TruncationOptions,
+  scratch: SamplingScratch = new SamplingScratch(),
+  max: number = maxLogit(logits),
+): Candidates {
+  const values = logits instanceof Float64Array ? logits : Float64Array.from(logits);
+  const V = values.length;
+  const invT = 1 / o.temperature;
+  let kept;
+  if (o.topK > 0 && o.topK < V) kept = truncateTopK(values, max, invT, o, scratch);
+  else if (o.topP < 1 || o.minP > 0) {
+    kept = truncateByThreshold(values, max, invT, o.topP, o.minP, scratch);
+  } else kept = truncateAllExact(values, max, invT, 1, 0, scratch);
+  return {
+    ids: scratch.ids.subarray(0, kept.n),
+    weights: scratch.weights.subarray(0, kept.n),
+    total: kept.total,
+  };
+}
+
+/** Top-k first (rank order), then top-p and min-p among the k. */
+function truncateTopK(
+  logits: Float64Array,
   max: number,
   invT: number,
-): Float64Array {
-  const w = new Float64Array(ids.length);
-  for (let j = 0; j < ids.length; j++) w[j] = Math.exp((logits[ids[j]] - max) * invT);
-  return w;
-}
-
-/** The entries of (ids, w) whose weight is at least `threshold`, order kept. */
-function keepAtLeast(ids: Int32Array, w: Float64Array, threshold: number) {
-  let n = 0;
-  for (let j = 0; j < ids.length; j++) {
-    if (w[j] >= threshold) {
-      ids[n] = ids[j];
-      w[n] = w[j];
-      n++;
-    }
+  o: TruncationOptions,
+  s: SamplingScratch,
+) {
+  const top = topIndices(logits, o.topK);
+  const k = top.length;
+  s.reserve(k);
+  const { ids, weights: w, select } = s;
+  ids.set(top);
+  exactWeights(logits, max, invT, ids, w, k);
+  let t = -Infinity;
+  if (o.topP <= 0) t = maxOf(w, k, -Infinity);
+  else if (o.topP < 1) {
+    select.set(w.subarray(0, k));
+    t = cutoffForMass(select, k, o.topP * sumOf(w, k));
   }
-  return { ids: ids.subarray(0, n), w: w.subarray(0, n) };
-}
-
-export function truncate(logits: ArrayLike<number>, o: TruncationOptions): Candidates {
-  const V = logits.length;
-  const max = maxLogit(logits);
-  const invT = 1 / o.temperature;
-  const useTopK = o.topK > 0 && o.topK < V;
-
-  let ids: Int32Array;
-  let w: Float64Array;
-  if (useTopK) {
-    ids = topIndices(logits, o.topK);
-  } else {
-    ids = new Int32Array(V);
-    for (let i = 0; i < V; i++) ids[i] = i;
-  }
-  w = weightsOf(logits, ids, max, invT);
-
-  if (o.topP < 1) ({ ids, w } = keepAtLeast(ids, w, nucleusCutoff(w, o.topP)));
-  if (o.minP > 0) {
-    let top = 0;
-    for (const x of w) if (x > top) top = x;
-    ({ ids, w } = keepAtLeast(ids, w, o.minP * top));
-  }
-
-  let total = 0;
-  for (const x of w) total += x;
-  return { ids, weights: w, total };
+  return keepAtLeast(ids, w, k, t, o.minP);
 }
 
 /** The candidate picked by a uniform number u in [0, 1): walks the cumulative weights. */

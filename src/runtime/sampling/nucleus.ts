@@ -6,7 +6,8 @@
 // pivot v into (> v | = v | < v) with their sums; the answer lies above v, is v, or lies below
 // v (then everything ≥ v is in and the target shrinks by its mass). Expected linear time, so a
 // flat distribution over 65536 tokens (where p = 0.9 keeps tens of thousands of them) costs a
-// few passes instead of a sort. The result is unique, so the pivot choice affects only speed.
+// few passes instead of a sort. The result is unique, so the pivot choice affects only speed
+// (up to the rounding of the partial sums; see the note at the end of sampler.ts's header).
 
 /** The cut-off weight t: keep exactly the tokens with w ≥ t. −∞ keeps everything. */
 export function nucleusCutoff(weights: ArrayLike<number>, topP: number): number {
@@ -20,7 +21,14 @@ export function nucleusCutoff(weights: ArrayLike<number>, topP: number): number 
     if (v[i] > max) max = v[i];
   }
   if (topP <= 0) return max; // only the most probable token(s)
-  let target = topP * mass;
+  return cutoffForMass(v, n, topP * mass);
+}
+
+/**
+ * The largest value t among v[0, n) with Σ_{v ≥ t} v ≥ target, or −∞ when even the whole
+ * prefix falls short (rounding, target ≈ total). Permutes v[0, n) (callers pass a copy).
+ */
+export function cutoffForMass(v: Float64Array, n: number, target: number): number {
   let lo = 0;
   let hi = n;
   while (hi > lo) {

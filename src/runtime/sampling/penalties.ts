@@ -8,11 +8,18 @@
 // PIPELINE records excluded tokens with a count of 0, which still charges them the presence
 // penalty; here an excluded token is simply absent, which is what "excluded" promises.)
 //
-// Counts live in a Map because only the tokens actually generated have one — a few hundred,
-// against a 65536-token vocabulary.
+// Only the tokens actually generated have a count — a few hundred, against a 65536-token
+// vocabulary — so they are kept as a dense list (ids and counts in typed arrays, a Map from id
+// to slot): applying and decaying touch just those, in tight loops over typed arrays.
+
+/** Called for each logit the penalty changes, with the value it had before. */
+export type LogitChange = (token: number, before: number) => void;
 
 export class RepetitionPenalty {
-  private readonly counts = new Map<number, number>();
+  private ids = new Int32Array(64);
+  private counts = new Float64Array(64);
+  private size = 0;
+  private readonly slotOf = new Map<number, number>();
 
   constructor(
     readonly presence: number,
@@ -26,26 +33,55 @@ export class RepetitionPenalty {
     return this.presence !== 0 || this.frequency !== 0;
   }
 
-  /** Subtract the penalties from `logits` in place. */
-  apply(logits: Float64Array): void {
+  /** Subtract the penalties from `logits` in place; `changed` hears of every logit touched. */
+  apply(logits: Float64Array, changed?: LogitChange): void {
     if (!this.active) return;
-    for (const [token, count] of this.counts) {
-      if (count > 0) logits[token] -= this.presence + count * this.frequency;
+    const { ids, counts } = this;
+    for (let j = 0; j < this.size; j++) {
+      const count = counts[j];
+      if (count > 0) {
+        const token = ids[j];
+        const before = logits[token];
+        logits[token] = before - (this.presence + count * this.frequency);
+        changed?.(token, before);
+      }
     }
   }
 
   /** Record that `token` was emitted: decay every count, then count the token once. */
   record(token: number): void {
-    for (const [t, c] of this.counts) this.counts.set(t, c * this.decay);
-    if (!this.excluded.has(token)) this.counts.set(token, (this.counts.get(token) ?? 0) + 1);
+    const counts = this.counts;
+    const decay = this.decay;
+    for (let j = 0; j < this.size; j++) counts[j] *= decay;
+    if (this.excluded.has(token)) return;
+    let slot = this.slotOf.get(token);
+    if (slot === undefined) {
+      if (this.size === this.ids.length) this.grow();
+      slot = this.size++;
+      this.slotOf.set(token, slot);
+      this.ids[slot] = token;
+      this.counts[slot] = 0;
+    }
+    this.counts[slot] += 1;
   }
 
   /** The current (decayed) count of a token; 0 when never seen or excluded. */
   count(token: number): number {
-    return this.counts.get(token) ?? 0;
+    const slot = this.slotOf.get(token);
+    return slot === undefined ? 0 : this.counts[slot];
   }
 
   reset(): void {
-    this.counts.clear();
+    this.slotOf.clear();
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const ids = new Int32Array(this.ids.length * 2);
+    ids.set(this.ids);
+    const counts = new Float64Array(this.counts.length * 2);
+    counts.set(this.counts);
+    this.ids = ids;
+    this.counts = counts;
   }
 }

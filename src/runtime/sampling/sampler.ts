@@ -1,4 +1,5 @@
-// Picks the next token from a row of logits. Full order of operations:
+// Picks the next token from a row of logits. Full order of operations (the definition; the
+// test suite's reference sampler is this list written out with full sorts):
 //
 //   raw logits (float32, never modified: the backend may reuse the buffer)
 //   → copy to float64
@@ -6,24 +7,48 @@
 //   → banned tokens (logit[t] = −∞)
 //   → presence/frequency penalties with decay (penalties.ts)
 //   → temperature 0 ? argmax (lowest id on ties)
-//   → softmax with temperature → top-k → top-p → min-p → renormalise → draw (distribution.ts)
+//   → weights w[t] = Math.exp((logit[t] − max) · (1/T))   (times 1/T: not divided by T)
+//   → top-k → top-p → min-p → renormalise → draw (distribution.ts)
+//
+// The draw: candidates are walked in token-id order (in rank order, best first, when top-k is
+// on), summing weights in float64 in that order; the first token whose running sum exceeds
+// u · (their total) is chosen, u being one nextFloat() of the stream.
 //
 // After a token is chosen and kept, `accept(token)` updates the penalty counts. The random
 // stream is xoshiro128** (rng.ts), one uniform double per draw; greedy steps draw nothing, so
 // mixing greedy and sampled steps keeps the stream aligned with the sampled steps only.
+//
+// Speed (V = 65536): no step sorts the vocabulary or allocates a vocabulary-sized array, and
+// Math.exp (~15 ns a call in V8, ~1 ms for a whole row) runs only on the tokens that can be
+// drawn. What cannot be skipped — the total mass for top-p, the walk when nothing is
+// truncated — uses a cheap exp with a proven error bound (fast-exp.ts) and is certified: the
+// result is used only when the bound shows that the exact computation gives the same answer,
+// else the exact computation runs (threshold-truncation.ts, full-draw.ts). The max and the
+// greedy choice come out of the copy itself (adjusted-logits.ts).
+//
+// The one corner where "the same token as the definition" rests on rounding: top-p's
+// cut-off compares a float sum of the kept weights against p · (float total). The definition
+// does not fix the order of that sum, so when the two sides are within a few ulps (~1e-16
+// relative: a mass landing exactly on p, in practice only with hand-made ties), another
+// summation order may move the last tied group in or out. The reference in the tests sums in
+// sorted order, this code in partition order; on random logits they never differ.
 
-import { drawCandidate, maxLogit, truncate } from './distribution.js';
+import { AdjustedLogits } from './adjusted-logits.js';
+import { drawCandidate, truncate } from './distribution.js';
+import { drawUntruncated } from './full-draw.js';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './options.js';
 import { RepetitionPenalty } from './penalties.js';
 import { randomSeed, Xoshiro128StarStar, type RandomSource } from './rng.js';
-import { argmax } from './top-indices.js';
+import { SamplingScratch } from './scratch.js';
 
 export class Sampler {
   readonly options: ResolvedSampling;
   readonly penalty: RepetitionPenalty;
   readonly seed: number | bigint;
+  /** Reused buffers (and counters of the exact fallbacks, for tests). */
+  readonly scratch = new SamplingScratch();
   private readonly rng: RandomSource;
-  private readonly work: Float64Array;
+  private readonly work: AdjustedLogits;
 
   /**
    * @param defaultExclusions used when `options.penaltyExclusions` is not given (generate.ts
@@ -48,31 +73,30 @@ export class Sampler {
       o.penaltyDecay,
       excluded,
     );
-    this.work = new Float64Array(vocabSize);
+    this.work = new AdjustedLogits(vocabSize);
+    this.scratch.reserve(vocabSize);
   }
 
   /** The logits after bias, bans and penalties (a view of an internal buffer). */
   adjust(logits: ArrayLike<number>): Float64Array {
-    if (logits.length !== this.vocabSize) {
-      throw new Error(`logits have ${logits.length} entries, the vocabulary has ${this.vocabSize}`);
-    }
-    const work = this.work;
-    for (let i = 0; i < work.length; i++) work[i] = logits[i];
-    for (const [t, b] of this.options.logitBias) work[t] += b;
-    for (const t of this.options.bannedTokens) work[t] = -Infinity;
-    this.penalty.apply(work);
-    return work;
+    const o = this.options;
+    this.work.load(logits, o.logitBias, o.bannedTokens, this.penalty);
+    return this.work.values;
   }
 
   /** Choose the next token (does not record it; call `accept` for the token you keep). */
   sample(logits: ArrayLike<number>): number {
-    const work = this.adjust(logits);
+    const work = this.work;
     const o = this.options;
-    if (o.temperature === 0) {
-      maxLogit(work); // same NaN / all-banned errors as the sampled path
-      return argmax(work);
+    work.load(logits, o.logitBias, o.bannedTokens, this.penalty);
+    work.settle(); // NaN / all-banned / +∞ errors, before any randomness is used
+    if (o.temperature === 0) return work.best;
+    const invT = 1 / o.temperature;
+    const topK = o.topK > 0 && o.topK < this.vocabSize;
+    if (!topK && o.topP >= 1 && o.minP <= 0) {
+      return drawUntruncated(work.values, work.max, invT, this.rng.nextFloat(), this.scratch);
     }
-    const candidates = truncate(work, o);
+    const candidates = truncate(work.values, o, this.scratch, work.max);
     return drawCandidate(candidates, this.rng.nextFloat());
   }
 
