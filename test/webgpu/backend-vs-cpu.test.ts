@@ -55,6 +55,24 @@ describe('WebGPU backend vs CPU backend (synthetic models)', () => {
     });
   }
 
+  for (const dtype of ['bf16', 'f32'] as DType[]) {
+    it(`${dtype} weights: one-token steps (LayerNorm folded into the GEMVs) match`, async () => {
+      const { cpu, gpu: g } = await backendsFor(syntheticCheckpoint(odd, { dtype, seed: 4 }));
+      const sc = cpu.createState();
+      const sg = g.createState();
+      // One token per step, so each step takes the single-token form and the token shift is
+      // carried through the state from step to step.
+      for (const [i, t] of tokens.slice(0, 6).entries()) {
+        const want = await cpu.forward(sc, [t]);
+        const got = await g.forward(sg, [t]);
+        assert.ok(relDiff(got, want) <= 1e-3, `step ${i}: max|Δ|/std = ${relDiff(got, want)}`);
+      }
+      const rel = relDiff(sg.data, sc.data);
+      assert.ok(rel <= 1e-3, `state: max|Δ|/std = ${rel}`);
+      await g.dispose();
+    });
+  }
+
   it('without subgroups (workgroup-memory fallbacks), decode and prefill still match', async () => {
     // Head size 64 takes the vectorised decode and the prefill scan kernels.
     const cfg: RwkvConfig = { ...odd, headSize: 64, nHead: 2 };

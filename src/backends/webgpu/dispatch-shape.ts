@@ -28,6 +28,15 @@ export async function dispatchPipeline(
       // Head size 64 has the vectorised single-token kernel; others the generic one.
       return P.get(config.headSize === 64 ? 'wkv-decode' : 'wkv', 'wkv', defs);
     }
+    case 'lnMatvec':
+      return P.get('matvec-ln', 'matmulLn', {
+        LANES: MATVEC_LANES,
+        C4: config.nEmbd / 4,
+        PER: Math.ceil(config.nEmbd / 4 / 256),
+        LN: d.ln,
+        COPY: !d.ln,
+        TO_LOGITS: false,
+      });
     case 'matmul': {
       const m = d.logits ? logitRows : rows;
       const layout = d.logits ? 'matmulLogits' : 'matmul';
@@ -61,6 +70,8 @@ export function dispatchGrid(
       if (d.variant === 'fused') return [seqs, H, 1];
       if (d.variant === 'scan') return [seqs, H, config.headSize / 16];
       return [rows, H, 1];
+    case 'lnMatvec':
+      return [d.job.paddedRows / (256 / MATVEC_LANES), 1, 1];
     case 'matmul': {
       const m = d.logits ? logitRows : rows;
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {

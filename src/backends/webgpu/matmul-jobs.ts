@@ -20,6 +20,8 @@ export interface MatmulTerm {
   op: number;
   /** 0: M = the step's rows; 1: M = the step's logit rows */
   mSel: 0 | 1;
+  /** matvec-ln only: params offset of the mix vector μ applied to the normalised input */
+  mix?: number;
 }
 
 export interface MatmulDispatch {
@@ -48,7 +50,7 @@ export function buildMatmulDispatches(terms: MatmulTerm[], epv: number): MatmulD
         t.yStride,
         t.op,
         t.mSel,
-        0,
+        t.mix ?? 0,
         0,
       ];
       const list = byArena.get(part.arena) ?? [];

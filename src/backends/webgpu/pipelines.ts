@@ -7,7 +7,8 @@ import type { WeightFormat } from './weight-layout.js';
 
 type Slot = 'rw' | 'ro' | 'uniform';
 
-export type LayoutName = 'embed' | 'lnMix' | 'lnRows' | 'wkv' | 'matmul' | 'matmulLogits' | 'topk';
+export type LayoutName =
+  'embed' | 'lnMix' | 'lnRows' | 'wkv' | 'matmul' | 'matmulLogits' | 'matmulLn' | 'topk';
 
 const LAYOUTS: Record<LayoutName, Slot[]> = {
   // act, params, weights, rows, uniform
@@ -21,6 +22,8 @@ const LAYOUTS: Record<LayoutName, Slot[]> = {
   // act, weights, segments, step
   matmul: ['rw', 'ro', 'ro', 'uniform'],
   matmulLogits: ['rw', 'ro', 'ro', 'uniform', 'rw'],
+  // act, weights, segments, step, params, pool, rows, uniform (kernels/matvec-ln.wgsl)
+  matmulLn: ['rw', 'ro', 'ro', 'uniform', 'ro', 'rw', 'ro', 'uniform'],
   // logits, picks, rows, uniform
   topk: ['ro', 'rw', 'rw', 'uniform'],
 };

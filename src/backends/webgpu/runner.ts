@@ -50,8 +50,9 @@ export class Runner {
   private readonly stepBuffer: GPUBuffer;
   private readonly uniformBuffer: GPUBuffer;
   private readonly tableBuffer: GPUBuffer;
-  /** Byte offsets of each dispatch's uniform block / segment table. */
+  /** Byte offsets of each dispatch's uniform block and segment table. */
   private readonly blockAt: number[] = [];
+  private readonly tableAt: number[] = [];
   private bindGroups: GPUBindGroup[] = [];
   private bindGeneration = -1;
   private readonly hmax: number;
@@ -99,14 +100,13 @@ export class Runner {
     // Uniform blocks and segment tables, each at an aligned offset of its buffer.
     let u = 0;
     let t = 0;
-    const tableAt: number[] = [];
     for (const d of this.program) {
-      if (d.kind === 'matmul') {
-        tableAt.push(t);
-        this.blockAt.push(t);
+      this.tableAt.push(t);
+      this.blockAt.push(u);
+      if (d.kind === 'matmul' || d.kind === 'lnMatvec') {
         t += Math.ceil(d.job.table.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-      } else {
-        this.blockAt.push(u);
+      }
+      if (d.kind !== 'matmul') {
         u += Math.ceil(d.params.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
       }
     }
@@ -121,13 +121,13 @@ export class Runner {
       usage: storage,
     });
     this.program.forEach((d, i) => {
-      if (d.kind === 'matmul')
+      if (d.kind === 'matmul' || d.kind === 'lnMatvec')
         device.queue.writeBuffer(
           this.tableBuffer,
-          this.blockAt[i],
+          this.tableAt[i],
           d.job.table as Uint32Array<ArrayBuffer>,
         );
-      else
+      if (d.kind !== 'matmul')
         device.queue.writeBuffer(
           this.uniformBuffer,
           this.blockAt[i],
@@ -199,9 +199,22 @@ export class Runner {
           res = [
             buf(this.actBuffer),
             buf(w.arenas[d.job.arena]),
-            buf(this.tableBuffer, this.blockAt[i], d.job.table.byteLength),
+            buf(this.tableBuffer, this.tableAt[i], d.job.table.byteLength),
             buf(this.stepBuffer),
             ...(d.logits ? [buf(this.logitsBuffer)] : []),
+          ];
+          break;
+        case 'lnMatvec':
+          layout = L.matmulLn;
+          res = [
+            buf(this.actBuffer),
+            buf(w.arenas[d.job.arena]),
+            buf(this.tableBuffer, this.tableAt[i], d.job.table.byteLength),
+            buf(this.stepBuffer),
+            buf(w.params),
+            buf(this.pool.buffers[d.layer]),
+            buf(this.metaBuffer),
+            ubo(),
           ];
           break;
       }
@@ -222,8 +235,10 @@ export class Runner {
       // Steps where some sequence has several tokens take the prefill form of the wkv (it is
       // written for head size 64; other sizes run the fused kernel token by token).
       const prefill = M > nSeq && this.config.headSize === 64;
+      const form = M === 1 && nSeq === 1 ? 'single' : 'multi';
       for (let i = 0; i < this.program.length; i++) {
         const d = this.program[i];
+        if (d.form !== undefined && d.form !== form) continue;
         if ((d.kind === 'lnRows' || (d.kind === 'matmul' && d.logits)) && nOut === 0) continue;
         if (d.kind === 'wkv' && (d.variant === 'fused') === prefill) continue;
         work.push({

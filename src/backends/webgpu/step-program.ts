@@ -31,12 +31,21 @@ export function metaLayout(maxRows: number): MetaLayout {
  */
 export type WkvVariant = 'fused' | 'prep' | 'scan' | 'post';
 
-export type Dispatch = { label: string } & (
+/**
+ * Steps of one token (one sequence) take the 'single' form of a layer: LayerNorm + token-shift
+ * mix folded into the GEMV that consumes them (kernels/matvec-ln.wgsl), 5 dispatches instead
+ * of 7. Other steps take the 'multi' form. Dispatches without a form run in both.
+ */
+export type StepForm = 'single' | 'multi';
+
+export type Dispatch = { label: string; form?: StepForm } & (
   | { kind: 'embed'; arena: number; params: Uint32Array }
   | { kind: 'lnMix'; layer: number; params: Uint32Array }
   | { kind: 'wkv'; variant: WkvVariant; layer: number; params: Uint32Array }
   | { kind: 'lnRows'; params: Uint32Array }
   | { kind: 'matmul'; job: MatmulDispatch; logits: boolean }
+  /** ln: build the input from LN + mix (else: copy the scratch plane into the shift) */
+  | { kind: 'lnMatvec'; layer: number; job: MatmulDispatch; params: Uint32Array; ln: boolean }
 );
 
 export function buildStepProgram(
@@ -51,9 +60,21 @@ export function buildStepProgram(
   const epv = elementsPerVec(plan.format);
   const out: Dispatch[] = [];
   const u32 = (...v: number[]) => Uint32Array.from(v);
-  const matmul = (label: string, terms: MatmulTerm[], logits = false) => {
+  const matmul = (label: string, terms: MatmulTerm[], logits = false, form?: StepForm) => {
     for (const job of buildMatmulDispatches(terms, epv)) {
-      out.push({ label, kind: 'matmul', job, logits });
+      out.push({ label, form, kind: 'matmul', job, logits });
+    }
+  };
+  // The single-token form; `glue` is the LnParams block of kernels/matvec-ln.wgsl.
+  const lnMatvec = (
+    label: string,
+    layer: number,
+    terms: MatmulTerm[],
+    ln: boolean,
+    glue: number[],
+  ) => {
+    for (const job of buildMatmulDispatches(terms, epv)) {
+      out.push({ label, form: 'single', kind: 'lnMatvec', layer, job, params: u32(...glue), ln });
     }
   };
 
@@ -83,6 +104,7 @@ export function buildStepProgram(
     // Time mix: LN1 + six mixes (shift at the start of the slot).
     out.push({
       label: 'ln-mix',
+      form: 'multi',
       kind: 'lnMix',
       layer: l,
       params: u32(
@@ -128,7 +150,15 @@ export function buildStepProgram(
       { m: L.g1, ...row(mixPlane(5)), ...hid(act.hidG), op: OP_STORE, mSel: 0 },
     ];
     if (L.v1) terms.push({ m: L.v1, ...row(mixPlane(3)), ...hid(act.hidV), op: OP_STORE, mSel: 0 });
-    matmul('proj', terms);
+    matmul('proj', terms, false, 'multi');
+    // Single form: plane 0 of `mix` is the scratch for LN1(x) until `out` saves it as the shift.
+    const attGlue = [act.x, po('ln1.weight'), po('ln1.bias'), 0, slotStride, act.mix, 0, 0];
+    // Each term's input plane tells its mix vector (planes and μ both in r w k v a g order).
+    const lnTerms = terms.map((t) => ({
+      ...t,
+      mix: po('att.x_r') + ((t.xOff - act.mix) / act.plane) * C,
+    }));
+    lnMatvec('proj', l, lnTerms, true, attGlue);
 
     const up = [L.w2, L.a2, L.v2, L.g2];
     const upVec = up.map((m) => m?.kVec ?? 0);
@@ -172,11 +202,16 @@ export function buildStepProgram(
     for (const variant of ['fused', 'prep', 'scan', 'post'] as const) {
       out.push({ label: `wkv-${variant}`, kind: 'wkv', variant, layer: l, params: wkvParams });
     }
-    matmul('out', [{ m: L.wo, ...row(act.y), yOff: act.x, yStride: C, op: OP_ADD, mSel: 0 }]);
+    const outTerms = [
+      { m: L.wo, ...row(act.y), yOff: act.x, yStride: C, op: OP_ADD, mSel: 0 as const },
+    ];
+    matmul('out', outTerms, false, 'multi');
+    lnMatvec('out', l, outTerms, false, attGlue);
 
     // Channel mix: LN2 + one mix (shift at the end of the slot).
     out.push({
       label: 'ln-mix',
+      form: 'multi',
       kind: 'lnMix',
       layer: l,
       params: u32(
@@ -194,7 +229,7 @@ export function buildStepProgram(
         0,
       ),
     });
-    matmul('ffn-key', [
+    const keyTerms: MatmulTerm[] = [
       {
         m: L.ffnKey,
         ...row(act.ffnIn),
@@ -203,8 +238,8 @@ export function buildStepProgram(
         op: OP_RELU_SQ,
         mSel: 0,
       },
-    ]);
-    matmul('ffn-value', [
+    ];
+    const valueTerms: MatmulTerm[] = [
       {
         m: L.ffnValue,
         xOff: act.ffnHid,
@@ -214,7 +249,28 @@ export function buildStepProgram(
         op: OP_ADD,
         mSel: 0,
       },
-    ]);
+    ];
+    matmul('ffn-key', keyTerms, false, 'multi');
+    matmul('ffn-value', valueTerms, false, 'multi');
+    // Single form: `ffnIn` is the scratch for LN2(x) until `ffn-value` saves it as the shift.
+    const ffnGlue = [
+      act.x,
+      po('ln2.weight'),
+      po('ln2.bias'),
+      C + H * N * N,
+      slotStride,
+      act.ffnIn,
+      0,
+      0,
+    ];
+    lnMatvec(
+      'ffn-key',
+      l,
+      keyTerms.map((t) => ({ ...t, mix: po('ffn.x_k') })),
+      true,
+      ffnGlue,
+    );
+    lnMatvec('ffn-value', l, valueTerms, false, ffnGlue);
   }
 
   out.push({

@@ -15,7 +15,7 @@ struct Seg {
   y_stride: u32,   // floats per row of Y
   op: u32,         // 0: store, 1: add (residual), 2: store relu(v)²
   m_sel: u32,      // 0: the step's rows, 1: the step's logit rows
-  _p0: u32,
+  mix: u32,        // matvec-ln: params offset of the segment's mix vector μ
   _p1: u32,
 }
 

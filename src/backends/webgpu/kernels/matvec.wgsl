@@ -31,18 +31,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<f32, MR>;
   if (row < seg.n_rows) {
     let wb = seg.w_off + row * seg.k_vec;
-    // Two 16-byte weight loads in flight per iteration (their latencies overlap).
+    // Four 16-byte weight loads in flight per iteration (their latencies overlap; with two,
+    // the long-K matrices such as ffn.value left the GPU short of bytes in flight).
     var kv = lane;
-    for (; kv + LANES < seg.k_vec; kv += 2u * LANES) {
+    for (; kv + 3u * LANES < seg.k_vec; kv += 4u * LANES) {
       let u0 = wts[wb + kv];
       let u1 = wts[wb + kv + LANES];
+      let u2 = wts[wb + kv + 2u * LANES];
+      let u3 = wts[wb + kv + 3u * LANES];
       for (var m = 0u; m < MR; m++) {
         if (m < m_count) {
-          acc[m] += term(u0, seg, m, kv) + term(u1, seg, m, kv + LANES);
+          acc[m] += term(u0, seg, m, kv) + term(u1, seg, m, kv + LANES) +
+            term(u2, seg, m, kv + 2u * LANES) + term(u3, seg, m, kv + 3u * LANES);
         }
       }
     }
-    if (kv < seg.k_vec) {
+    for (; kv < seg.k_vec; kv += LANES) {
       let u0 = wts[wb + kv];
       for (var m = 0u; m < MR; m++) {
         if (m < m_count) {

@@ -1,7 +1,7 @@
 //#include weights
 
-// Σ_k hid[h0 + k]·W[row][k] for a [C][rank] matrix stored with `vecs` vec4 per row. Four
-// weight loads are issued before their first use so their latencies overlap.
+// LoRA up-projections Σ_k hid[h0 + k]·W[row][k] of [C][rank] matrices stored with `vecs` vec4
+// per row. Four weight loads are issued before their first use so their latencies overlap.
 fn hid4(i: u32) -> vec4<f32> {
   return vec4<f32>(hid[i], hid[i + 1u], hid[i + 2u], hid[i + 3u]);
 }
@@ -14,23 +14,30 @@ fn lora_term(u: vec4<u32>, h: u32) -> f32 {
 //#endif
 }
 
-fn lora_up(w_off: u32, vecs: u32, row: u32, h0: u32, rank: u32) -> f32 {
+// Part of one such sum: the vec4 columns q0, q0 + qs, q0 + 2·qs, … (qs invocations
+// share one row, so the serial chain of dependent loads is qs times shorter).
+fn lora_up_part(w_off: u32, vecs: u32, row: u32, h0: u32, q0: u32, qs: u32) -> f32 {
   var s = 0.0;
   let base = w_off + row * vecs;
-  var q = 0u;
-  for (; q + 4u <= vecs; q += 4u) {
+  var q = q0;
+  for (; q + 3u * qs < vecs; q += 4u * qs) {
     let u0 = wts[base + q];
-    let u1 = wts[base + q + 1u];
-    let u2 = wts[base + q + 2u];
-    let u3 = wts[base + q + 3u];
+    let u1 = wts[base + q + qs];
+    let u2 = wts[base + q + 2u * qs];
+    let u3 = wts[base + q + 3u * qs];
     let e = h0 + q * EPV;
-    s += lora_term(u0, e) + lora_term(u1, e + EPV) + lora_term(u2, e + 2u * EPV) + lora_term(u3, e + 3u * EPV);
+    s += lora_term(u0, e) + lora_term(u1, e + qs * EPV) + lora_term(u2, e + 2u * qs * EPV) + lora_term(u3, e + 3u * qs * EPV);
   }
-  for (; q < vecs; q++) {
+  for (; q < vecs; q += qs) {
     s += lora_term(wts[base + q], h0 + q * EPV);
   }
   return s;
 }
+
+// Workgroups of WG ≥ N invocations split each channel's LoRA up-projections LORA_PARTS ways;
+// the parts meet here (x: decay, y: iclr, z: value residual, w: gate).
+const LORA_PARTS: u32 = WG / N;
+var<workgroup> lora_part: array<vec4<f32>, WG>;
 
 // Everything about channel c = h·N + j of one token that needs no state: LoRA up-projections,
 // decay, in-context rate, value residual, normalised kk, the modified k, and the head's bonus
@@ -72,17 +79,32 @@ fn prep_channel(row: u32, h: u32, j: u32, sg_lane: u32) -> Prep {
     hid[q] = v;
   }
   workgroupBarrier();
+  {
+    let part = j / N;
+    let ch = h * N + j % N;
+    lora_part[j] = vec4<f32>(
+      lora_up_part(P.w2, P.w2_vec, ch, hw0, part, LORA_PARTS),
+      lora_up_part(P.a2, P.a2_vec, ch, ha0, part, LORA_PARTS),
+      lora_up_part(P.v2, select(P.v2_vec, 0u, P.layer0 == 1u), ch, hv0, part, LORA_PARTS), // unused in layer 0
+      lora_up_part(P.g2, P.g2_vec, ch, hg0, part, LORA_PARTS),
+    );
+  }
+  workgroupBarrier();
+  var lora = vec4<f32>(0.0);
+  for (var p = 0u; p < LORA_PARTS; p++) {
+    lora += lora_part[p * N + min(j, N - 1u)];
+  }
   let xo = row * P.c + c;
-  let decay = exp(-DECAY_SCALE * sigmoid(params[P.w0 + c] + lora_up(P.w2, P.w2_vec, c, hw0, P.dw)));
-  let a = sigmoid(params[P.a0 + c] + lora_up(P.a2, P.a2_vec, c, ha0, P.da));
-  let g = lora_up(P.g2, P.g2_vec, c, hg0, P.dg);
+  let decay = exp(-DECAY_SCALE * sigmoid(params[P.w0 + c] + lora.x));
+  let a = sigmoid(params[P.a0 + c] + lora.y);
+  let g = lora.w;
   var v = act[P.v_off + xo];
   if (P.layer0 == 1u) {
     if (in_head) {
       act[P.vfirst_off + xo] = v;
     }
   } else {
-    let mixv = sigmoid(params[P.v0 + c] + lora_up(P.v2, P.v2_vec, c, hv0, P.dv));
+    let mixv = sigmoid(params[P.v0 + c] + lora.z);
     v += (act[P.vfirst_off + xo] - v) * mixv;
   }
   let k_raw = act[P.k_off + xo];
@@ -101,6 +123,6 @@ fn prep_channel(row: u32, h: u32, j: u32, sg_lane: u32) -> Prep {
   out.r = r;
   out.g = g;
   out.bonus = bonus;
-  workgroupBarrier(); // hid is reused by the next call
+  workgroupBarrier(); // hid and lora_part are reused by the next call
   return out;
 }
