@@ -2,6 +2,9 @@
 // torch.save writes. Only the end records and the central directory are read when opening; an
 // entry's local header is read when its data is first needed. Compression is not implemented:
 // torch stores entries uncompressed, and callers reject anything else.
+// Why not a zip library (yauzl etc.): those are Node-only and stream entries out, while this
+// reader runs over a ByteSource (a Node file or a browser Blob alike) and never copies entry
+// data: a tensor is a byte range inside a stored entry, read lazily where it lies.
 import type { ByteSource } from './byte-source.js';
 
 const SIG_LOCAL = 0x04034b50;
