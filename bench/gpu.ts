@@ -142,6 +142,24 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     out.batch1SyncTokS = steps / ((now() - t) / 1000);
     sessions.close(slot);
   }
+  {
+    // The path of `rwkv generate`: Backend.forward on an RwkvState (kept on the GPU between
+    // calls), the whole logits row read back, argmax on the CPU.
+    const state = be.createState();
+    let tok = 1;
+    const stepOnce = async () => {
+      const logits = await be.forward(state, [tok]);
+      let best = 0;
+      for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+      tok = best;
+    };
+    for (let i = 0; i < 4; i++) await stepOnce();
+    const uploads = be.memory().stateUploads;
+    const t = now();
+    for (let i = 0; i < steps; i++) await stepOnce();
+    out.batch1BackendTokS = steps / ((now() - t) / 1000);
+    out.batch1BackendStateUploads = be.memory().stateUploads - uploads;
+  }
   const prefill: Record<string, number> = {};
   for (const T of list(args.prefill)) {
     const tokens = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);

@@ -213,6 +213,8 @@ export class BatchScheduler {
         prefillTokens += chunk.length;
         if (slot.read === prompt.length) {
           slot.logits = logits;
+          // The callback may copy the state on the CPU (the server's prefix cache).
+          if (slot.job.onPrefilled) await slot.job.state.sync();
           slot.job.onPrefilled?.(slot.job.state);
         }
       } catch (err) {

@@ -57,8 +57,8 @@ export class Session {
   }
 
   /** An independent copy: same state and logits, separate future. */
-  fork(): Session {
-    const copy = new Session(this.backend, this.state.clone(), this.tokenCount);
+  async fork(): Promise<Session> {
+    const copy = new Session(this.backend, await this.state.snapshot(), this.tokenCount);
     copy.logits = this.logits;
     return copy;
   }

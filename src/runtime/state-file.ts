@@ -21,18 +21,19 @@ export interface StateHeader {
 }
 
 export function encodeState(state: RwkvState, meta?: Record<string, unknown>): Uint8Array {
-  const header: StateHeader = { model: state.model, floats: state.data.length, meta };
+  const data = state.peek(); // throws if the newest data is still on a GPU (saveStateFile syncs)
+  const header: StateHeader = { model: state.model, floats: data.length, meta };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerEnd = 16 + json.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
-  const out = new Uint8Array(dataStart + state.data.byteLength);
+  const out = new Uint8Array(dataStart + data.byteLength);
   out.set(new TextEncoder().encode(MAGIC), 0);
   const view = new DataView(out.buffer);
   view.setUint32(8, FORMAT_VERSION, true);
   view.setUint32(12, json.length, true);
   out.set(json, 16);
   const floats = new DataView(out.buffer, dataStart);
-  for (let i = 0; i < state.data.length; i++) floats.setFloat32(i * 4, state.data[i], true);
+  for (let i = 0; i < data.length; i++) floats.setFloat32(i * 4, data[i], true);
   return out;
 }
 
@@ -86,10 +87,11 @@ export function decodeState(
     fail(`expected ${expectedBytes} bytes of state data, found ${bytes.length - dataStart}`);
   }
   const state = new RwkvState(model);
-  if (header.floats !== state.data.length)
-    fail(`state has ${header.floats} floats, model needs ${state.data.length}`);
+  const data = state.data;
+  if (header.floats !== data.length)
+    fail(`state has ${header.floats} floats, model needs ${data.length}`);
   const floats = new DataView(bytes.buffer, bytes.byteOffset + dataStart, expectedBytes);
-  for (let i = 0; i < header.floats; i++) state.data[i] = floats.getFloat32(i * 4, true);
+  for (let i = 0; i < header.floats; i++) data[i] = floats.getFloat32(i * 4, true);
   return { state, meta: header.meta };
 }
 
@@ -99,6 +101,7 @@ export async function saveStateFile(
   state: RwkvState,
   meta?: Record<string, unknown>,
 ): Promise<void> {
+  await state.sync(); // a state advanced on a GPU is copied back first
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   await writeFile(tmp, encodeState(state, meta));
   await rename(tmp, path);

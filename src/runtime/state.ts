@@ -2,6 +2,9 @@
 // [time-mix shift (C)] [wkv (H × N × N), indexed [head][value row][key column]] [channel-mix
 // shift (C)] — the layout of the reference fixtures' state.f32, so it can be compared, copied,
 // uploaded to a GPU and written to disk without reshuffling.
+//
+// A GPU backend keeps a state it advanced on the GPU and copies it back only when the CPU asks
+// (`sync`): a session that decodes on the GPU moves no state over the bus per token.
 import { stateFloats, stateFloatsPerLayer, type RwkvConfig } from '../model/config.js';
 
 /** What a state belongs to: a state is only meaningful for the model that produced it. */
@@ -11,8 +14,31 @@ export interface ModelIdentity {
   readonly fingerprint: string;
 }
 
+/**
+ * Where the newest data of a state lives when a backend advanced it on a device (a GPU slot)
+ * and did not copy it back: `pull` writes that data into the state's own buffer.
+ */
+export interface DeviceCopy {
+  pull(into: Float32Array): Promise<void>;
+}
+
+/** Reading a state on the CPU while its newest data is still on a device. */
+export class StateOnDeviceError extends Error {
+  override name = 'StateOnDeviceError';
+  constructor() {
+    super(
+      'this state was advanced on a device and its newest data is still there: ' +
+        'await state.sync() (or state.snapshot()) before reading it on the CPU',
+    );
+  }
+}
+
 export class RwkvState {
-  readonly data: Float32Array<ArrayBuffer>;
+  readonly #data: Float32Array<ArrayBuffer>;
+  /** Set while the newest data is on a device only (see DeviceCopy). */
+  #onDevice: DeviceCopy | null = null;
+  /** Bumped at every CPU access to `data`: a device copy made at another version is stale. */
+  #version = 0;
 
   constructor(
     readonly model: ModelIdentity,
@@ -22,7 +48,68 @@ export class RwkvState {
     if (data && data.length !== n) {
       throw new Error(`state has ${data.length} floats, the model needs ${n}`);
     }
-    this.data = data ?? new Float32Array(n);
+    this.#data = data ?? new Float32Array(n);
+  }
+
+  /**
+   * The floats, for reading or writing on the CPU. Every access counts as a possible write (a
+   * device copy of the state is then out of date). Throws StateOnDeviceError while the newest
+   * data is on a device: `await sync()` first.
+   */
+  get data(): Float32Array<ArrayBuffer> {
+    if (this.#onDevice) throw new StateOnDeviceError();
+    this.#version++;
+    return this.#data;
+  }
+
+  /**
+   * The floats for reading only: unlike `data`, this does not count as a write, so a device
+   * copy stays current. Writing through it is a bug. Throws like `data`.
+   */
+  peek(): Float32Array<ArrayBuffer> {
+    if (this.#onDevice) throw new StateOnDeviceError();
+    return this.#data;
+  }
+
+  /** Changes at every CPU access to `data` (backends compare it with their device copy). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** True while the newest data is on a device (reading `data` would throw). */
+  get onDevice(): boolean {
+    return this.#onDevice !== null;
+  }
+
+  /** Brings the newest data back from the device, if it is there; a no-op otherwise. */
+  async sync(): Promise<void> {
+    const copy = this.#onDevice;
+    if (copy) await this.settleWith((into) => copy.pull(into));
+  }
+
+  /** An independent CPU copy of the newest data. */
+  async snapshot(): Promise<RwkvState> {
+    await this.sync();
+    return this.clone();
+  }
+
+  /**
+   * For backends: the newest data now lives on a device; `copy` fetches it. Leaves the version
+   * alone (the CPU did not touch the data).
+   */
+  markOnDevice(copy: DeviceCopy): void {
+    this.#onDevice = copy;
+  }
+
+  /**
+   * For backends: if the newest data is on a device, `fill` writes it into the state's buffer
+   * (e.g. before the device copy is dropped); afterwards the CPU copy is the newest.
+   */
+  async settleWith(fill: (into: Float32Array) => Promise<void>): Promise<void> {
+    const copy = this.#onDevice;
+    if (!copy) return;
+    await fill(this.#data);
+    if (this.#onDevice === copy) this.#onDevice = null;
   }
 
   get config(): RwkvConfig {
@@ -31,19 +118,24 @@ export class RwkvState {
 
   /** Bytes this state occupies (what each session costs). */
   get byteLength(): number {
-    return this.data.byteLength;
+    return this.#data.byteLength;
   }
 
+  /** A CPU copy; throws StateOnDeviceError while the newest data is on a device (see snapshot). */
   clone(): RwkvState {
-    return new RwkvState(this.model, this.data.slice());
+    return new RwkvState(this.model, this.peek().slice());
   }
 
+  /** Overwrite with another state's data (which must be on the CPU: see sync). */
   copyFrom(other: RwkvState): void {
     assertSameShape(this.config, other.config);
-    this.data.set(other.data);
+    const src = other.peek();
+    this.#onDevice = null; // everything is overwritten: a device copy no longer matters
+    this.data.set(src);
   }
 
   reset(): void {
+    this.#onDevice = null;
     this.data.fill(0);
   }
 
@@ -53,10 +145,11 @@ export class RwkvState {
     const per = stateFloatsPerLayer(c);
     const base = i * per;
     const wkvLen = c.nHead * c.headSize * c.headSize;
+    const data = this.data;
     return {
-      attShift: this.data.subarray(base, base + c.nEmbd),
-      wkv: this.data.subarray(base + c.nEmbd, base + c.nEmbd + wkvLen),
-      ffnShift: this.data.subarray(base + c.nEmbd + wkvLen, base + per),
+      attShift: data.subarray(base, base + c.nEmbd),
+      wkv: data.subarray(base + c.nEmbd, base + c.nEmbd + wkvLen),
+      ffnShift: data.subarray(base + c.nEmbd + wkvLen, base + per),
     };
   }
 }

@@ -243,6 +243,9 @@ export class GenerationEngine {
     } catch {
       return;
     }
-    this.cache.store(origin, prompt + tail, promptTokens + fed.length, state);
+    const store = () => this.cache.store(origin, prompt + tail, promptTokens + fed.length, state);
+    // A state left on the GPU is copied back first; the request is finished with it.
+    if (state.onDevice) void state.sync().then(store, () => {});
+    else store();
   }
 }

@@ -75,9 +75,9 @@ describe('generate on tiny-world (real model)', () => {
     const base = new Session(backend);
     await base.feed(world.reference.tokens);
     const opts = { temperature: 1.2, topP: 0.9, topK: 200, maxTokens: 16, seed: 31337 };
-    const a = await generate(base.fork(), tokenizer, opts).complete();
-    const b = await generate(base.fork(), tokenizer, opts).complete();
-    const c = await generate(base.fork(), tokenizer, { ...opts, seed: 31338 }).complete();
+    const a = await generate(await base.fork(), tokenizer, opts).complete();
+    const b = await generate(await base.fork(), tokenizer, opts).complete();
+    const c = await generate(await base.fork(), tokenizer, { ...opts, seed: 31338 }).complete();
     assert.deepEqual(a.tokens, b.tokens);
     assert.equal(a.text, b.text);
     assert.notDeepEqual(a.tokens, c.tokens);

@@ -49,6 +49,7 @@ describe('WebGPU backend vs CPU backend (synthetic models)', () => {
         assert.ok(rel <= 1e-3, `token ${t}: max|Δ|/std = ${rel}`);
         assert.equal(argmax(row), argmax(want[t]), `token ${t}: argmax differs`);
       });
+      await sg.sync(); // the newest state is on the GPU until asked for
       const rel = relDiff(sg.data, sc.data);
       assert.ok(rel <= 1e-3, `state: max|Δ|/std = ${rel}`);
       await g.dispose();
@@ -67,6 +68,7 @@ describe('WebGPU backend vs CPU backend (synthetic models)', () => {
         const got = await g.forward(sg, [t]);
         assert.ok(relDiff(got, want) <= 1e-3, `step ${i}: max|Δ|/std = ${relDiff(got, want)}`);
       }
+      await sg.sync(); // the newest state is on the GPU until asked for
       const rel = relDiff(sg.data, sc.data);
       assert.ok(rel <= 1e-3, `state: max|Δ|/std = ${rel}`);
       await g.dispose();
@@ -92,6 +94,7 @@ describe('WebGPU backend vs CPU backend (synthetic models)', () => {
       const b = await g.forward(sg, [t]);
       assert.ok(relDiff(b, a) <= 1e-3, `decode token ${t}`);
     }
+    await sg.sync();
     assert.ok(relDiff(sg.data, sc.data) <= 1e-3, 'state');
     await g.dispose();
   });

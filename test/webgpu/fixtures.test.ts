@@ -37,6 +37,7 @@ describe('WebGPU backend on the reference fixtures', () => {
         const rel = maxAbsDiff(got[firstRow + r], expected.subarray(r * V, (r + 1) * V)) / refStd;
         assert.ok(rel <= TOLERANCE, `row ${firstRow + r}: max|Δ|/std vs reference = ${rel}`);
       }
+      await sg.sync();
       assert.ok(
         relDiff(sg.data, sc.data) <= TOLERANCE,
         `state vs CPU: ${relDiff(sg.data, sc.data)}`,

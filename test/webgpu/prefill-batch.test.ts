@@ -32,6 +32,7 @@ describe('WebGPU prefill and batched decode', () => {
       const chunked = g.createState();
       const last = await g.forward(chunked, prompt);
       assert.ok(relDiff(last, stepRows[stepRows.length - 1]) <= 1e-4, `maxRows ${maxRows}: logits`);
+      await Promise.all([chunked.sync(), step.sync()]);
       assert.ok(relDiff(chunked.data, step.data) <= 1e-4, `maxRows ${maxRows}: state`);
       const all = await g.forwardAll(g.createState(), prompt);
       all.forEach((row, t) => assert.ok(relDiff(row, stepRows[t]) <= 1e-4, `row ${t}`));
@@ -72,6 +73,7 @@ describe('WebGPU prefill and batched decode', () => {
       );
       members.forEach((m, j) => (logits[m.i] = rows[j]));
     }
+    await Promise.all([...states, ...separate.map((s) => s.state)].map((s) => s.sync()));
     prompts.forEach((_, i) => {
       assert.ok(relDiff(logits[i], separate[i].logits) <= 1e-4, `session ${i}: logits`);
       assert.ok(relDiff(states[i].data, separate[i].state.data) <= 1e-4, `session ${i}: state`);

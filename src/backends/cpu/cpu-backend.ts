@@ -85,11 +85,13 @@ export class CpuBackend implements Backend {
   }
 
   async forward(state: RwkvState, tokens: readonly number[]): Promise<Float32Array> {
+    await state.sync(); // in case a GPU backend advanced it last
     const rows = this.run(state, tokens, false);
     return rows[rows.length - 1];
   }
 
   async forwardAll(state: RwkvState, tokens: readonly number[]): Promise<Float32Array[]> {
+    await state.sync();
     return this.run(state, tokens, true);
   }
 
@@ -102,6 +104,7 @@ export class CpuBackend implements Backend {
     }
     if (states.length === 0) return [];
     states.forEach((s) => assertSameShape(this.config, s.config));
+    await Promise.all(states.map((s) => s.sync()));
     const perLayer = (l: number) => states.map((s) => s.layer(l));
     return forwardTokens(
       this.config,

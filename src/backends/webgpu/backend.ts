@@ -1,12 +1,14 @@
-// The WebGPU backend behind the common Backend interface. States passed in are CPU objects: each
-// call uploads them into pool slots, runs, and writes the advanced state back into them, so
-// callers see exactly the CPU backend's semantics. Sessions that stay on the GPU between calls
-// (no state transfer per token) use the slot API of GpuSessions (sessions.ts) instead.
+// The WebGPU backend behind the common Backend interface. A state passed in gets a pool slot
+// that it keeps between calls (resident-states.ts): it is uploaded only when the CPU changed it,
+// and copied back only when the CPU reads it (state.sync()), so callers see the CPU backend's
+// semantics without moving the state over the bus every token. GpuSessions (sessions.ts) is the
+// lower-level slot API (greedy loops on the GPU, explicit slots).
 import type { Backend } from '../backend.js';
 import type { RwkvConfig } from '../../model/config.js';
 import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/state.js';
 import { createGpuContext, type GpuContext } from './device.js';
 import { Readback } from './readback.js';
+import { ResidentStates } from './resident-states.js';
 import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
 import { actFloatsPerRow } from './act-layout.js';
@@ -16,6 +18,11 @@ export interface WebGpuOptions extends UploadOptions {
   maxRows?: number;
   /** Sessions the state pool starts with. */
   initialSlots?: number;
+  /**
+   * States kept on the GPU between calls (default 32); past that the least recently used is
+   * copied back to the CPU and its slot reused. One call's own states always stay.
+   */
+  maxResidentStates?: number;
   /** Use this context instead of creating one (tests share one device). */
   context?: GpuContext;
   /** Destroy `context` with the backend (default: only a context the backend created). */
@@ -26,6 +33,7 @@ export class WebGpuBackend implements Backend {
   readonly device = 'webgpu' as const;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly readback: Readback;
+  private readonly residents: ResidentStates;
 
   private constructor(
     readonly model: ModelIdentity,
@@ -34,8 +42,15 @@ export class WebGpuBackend implements Backend {
     private readonly weightsBytes: number,
     private readonly ownsContext: boolean,
     private readonly release: () => void,
+    maxResident: number,
   ) {
     this.readback = new Readback(ctx);
+    this.residents = new ResidentStates({
+      pool: runner.pool,
+      download: (slot, into) => this.readStates([slot], [into]),
+      serial: (fn) => this.serial(fn),
+      limit: maxResident,
+    });
   }
 
   static async load(
@@ -60,8 +75,14 @@ export class WebGpuBackend implements Backend {
         initialSlots: opts.initialSlots ?? 4,
       });
       const owns = opts.ownContext ?? !opts.context;
-      return new WebGpuBackend(source.identity, ctx, runner, weights.bytes, owns, () =>
-        weights.destroy(),
+      return new WebGpuBackend(
+        source.identity,
+        ctx,
+        runner,
+        weights.bytes,
+        owns,
+        () => weights.destroy(),
+        Math.max(1, opts.maxResidentStates ?? 32),
       );
     } catch (err) {
       if (opts.ownContext ?? !opts.context) ctx.destroy();
@@ -74,13 +95,22 @@ export class WebGpuBackend implements Backend {
   }
 
   /** GPU memory: weights, scratch, and the state pool's fixed cost per session. */
-  memory(): { weights: number; scratch: number; perSession: number; pooled: number } {
+  memory(): {
+    weights: number;
+    scratch: number;
+    perSession: number;
+    pooled: number;
+    residentStates: number;
+    stateUploads: number;
+  } {
     const pool = this.runner.pool;
     return {
       weights: this.weightsBytes,
       scratch: this.runner.scratchBytes,
       perSession: pool.bytesPerSlot,
       pooled: pool.bytes,
+      residentStates: this.residents.count,
+      stateUploads: this.residents.uploads,
     };
   }
 
@@ -132,10 +162,12 @@ export class WebGpuBackend implements Backend {
     return this.serial(async () => {
       if (tokens.some((t) => t.length === 0)) throw new Error('forward needs at least one token');
       states.forEach((s) => assertSameShape(this.config, s.config));
-      const pool = this.runner.pool;
-      const slots = states.map(() => pool.alloc());
+      const batch = new Set(states);
+      if (batch.size !== states.length)
+        throw new Error('the same state appears twice in one batch');
+      const slots: number[] = [];
+      for (const s of states) slots.push(await this.residents.acquire(s, batch));
       try {
-        states.forEach((s, i) => pool.write(slots[i], s.data));
         const out: Float32Array[] = [];
         const done = states.map(() => 0);
         const cap = this.runner.opts.maxRows;
@@ -162,10 +194,11 @@ export class WebGpuBackend implements Backend {
           const rows = await this.step(seqs);
           out.push(...rows);
         }
-        await this.readStates(slots, states);
+        states.forEach((s) => this.residents.advanced(s));
         return out;
-      } finally {
-        slots.forEach((s) => pool.release(s));
+      } catch (err) {
+        await this.residents.abandon(states);
+        throw err;
       }
     });
   }
@@ -183,18 +216,19 @@ export class WebGpuBackend implements Backend {
     return Array.from({ length: nOut }, (_, r) => all.slice(r * V, (r + 1) * V));
   }
 
-  private async readStates(slots: number[], into: readonly RwkvState[]): Promise<void> {
+  private async readStates(slots: number[], into: readonly Float32Array[]): Promise<void> {
     const pool = this.runner.pool;
     const per = pool.bytesPerSlot;
     const enc = this.ctx.device.createCommandEncoder();
     const data = await this.readback.submitAndRead(enc, per * slots.length, (e, staging) => {
       slots.forEach((s, i) => pool.encodeRead(e, s, staging, i * per));
     });
-    into.forEach((st, i) => st.data.set(new Float32Array(data, i * per, per / 4)));
+    into.forEach((buf, i) => buf.set(new Float32Array(data, i * per, per / 4)));
   }
 
+  /** Copies states still on the GPU back to the CPU first: nothing a caller holds is lost. */
   async dispose(): Promise<void> {
-    await this.queue;
+    await this.serial(() => this.residents.flushAll());
     this.readback.destroy();
     this.runner.destroy();
     this.release();
