@@ -33,7 +33,10 @@ export async function profileStep(
     read.unmap();
     const out: Record<string, number> = {};
     be.runner.lastLabels.forEach((label, i) => {
-      const us = Number(t[2 * i + 1] - t[2 * i]) / 1000;
+      // From the end of the previous pass rather than this pass's start: the dispatches then
+      // tile the step exactly, whether or not a start stamp can be taken before the previous
+      // pass has drained (Vulkan allows it), so the labels sum to the step's GPU time.
+      const us = Number(t[2 * i + 1] - t[i > 0 ? 2 * i - 1 : 2 * i]) / 1000;
       out[label] = (out[label] ?? 0) + us;
     });
     out.total = Object.values(out).reduce((a, b) => a + b, 0);

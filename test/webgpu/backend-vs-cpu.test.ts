@@ -75,6 +75,23 @@ describe('WebGPU backend vs CPU backend (synthetic models)', () => {
     });
   }
 
+  it('one-token steps with rows longer than one GEMV load batch (C = 1152) match', async () => {
+    // C = 1152 bf16 is 144 vec4 per row, more than the 128 one batch of matvec-ln covers, and
+    // 288 vec4 of x per invocation group: several batches and a partial one per row.
+    const wide: RwkvConfig = { ...odd, nEmbd: 1152, nHead: 18, headSize: 64, ffnDim: 1216 };
+    const { cpu, gpu: g } = await backendsFor(syntheticCheckpoint(wide, { seed: 6 }));
+    const sc = cpu.createState();
+    const sg = g.createState();
+    for (const [i, t] of tokens.slice(0, 3).entries()) {
+      const want = await cpu.forward(sc, [t]);
+      const got = await g.forward(sg, [t]);
+      assert.ok(relDiff(got, want) <= 1e-3, `step ${i}: max|Δ|/std = ${relDiff(got, want)}`);
+    }
+    await sg.sync();
+    assert.ok(relDiff(sg.data, sc.data) <= 1e-3, 'state');
+    await g.dispose();
+  });
+
   it('without subgroups (workgroup-memory fallbacks), decode and prefill still match', async () => {
     // Head size 64 takes the vectorised decode and the prefill scan kernels.
     const cfg: RwkvConfig = { ...odd, headSize: 64, nHead: 2 };

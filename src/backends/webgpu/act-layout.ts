@@ -29,6 +29,9 @@ export interface ActLayout {
   normed: number;
   /** Per-head bonus sums of the prefill wkv [rows][H]. */
   bonus: number;
+  /** Split-K partial sums of the tiled matmul (gemm-shape.ts), `scratchFloats` long. */
+  scratch: number;
+  scratchFloats: number;
   totalFloats: number;
 }
 
@@ -70,6 +73,10 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const ffnHid = take(rows * c.ffnDim);
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
+  // Enough for ~256 workgroups of 128×128 partial tiles (what fills a large GPU) and no more
+  // than 16 planes; matmuls that would need more split less.
+  const scratchFloats = Math.min(1 << 22, 16 * plane);
+  const scratch = take(scratchFloats);
   return {
     rows,
     x,
@@ -88,6 +95,8 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
     ffnHid,
     normed,
     bonus,
+    scratch,
+    scratchFloats,
     totalFloats: at,
   };
 }

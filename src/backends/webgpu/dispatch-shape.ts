@@ -1,13 +1,100 @@
 // Which pipeline and how many workgroups each dispatch of a step uses, given the step's rows.
 import type { RwkvConfig } from '../../model/config.js';
+import { chooseGemmPlan, gemmPasses, jobSegments, type GemmPass } from './gemm-shape.js';
 import type { Pipelines } from './pipelines.js';
+import type { Defines } from './shader-source.js';
 import type { Dispatch } from './step-program.js';
 
 /** Largest M served by the matvec kernel (a weight read once feeds up to MR rows). */
 export const MATVEC_MAX_ROWS = 8;
 const MATVEC_LANES = 32;
 
-export async function dispatchPipeline(
+/** What the tiled matmul needs beyond the dispatch: split-K scratch and the device limit. */
+export interface GemmEnv {
+  /** Float offset and size of the split-K scratch region of the activation buffer. */
+  scratch: number;
+  scratchFloats: number;
+  maxWorkgroupStorage: number;
+  /** Weight elements per vec4<u32> (weight-layout.ts elementsPerVec). */
+  epv: number;
+}
+
+/** The passes of one dispatch: one, or two for a split-K matmul (partials, then their sum). */
+export async function dispatchPasses(
+  P: Pipelines,
+  config: RwkvConfig,
+  hmax: number,
+  d: Dispatch,
+  rows: number,
+  seqs: number,
+  logitRows: number,
+  env: GemmEnv,
+): Promise<GemmPass[]> {
+  if (d.kind === 'matmul') {
+    const m = d.logits ? logitRows : rows;
+    if (m > MATVEC_MAX_ROWS && d.job.tileableK) {
+      const plan = chooseGemmPlan(m, rows, jobSegments(d.job, env.epv), d.job.paddedRows, {
+        maxWorkgroupStorage: env.maxWorkgroupStorage,
+        scratchFloats: env.scratchFloats,
+      });
+      return gemmPasses(P, d.job, m, d.logits, plan, env.scratch);
+    }
+  }
+  return [
+    {
+      pipeline: await dispatchPipeline(P, config, hmax, d, rows, logitRows),
+      grid: dispatchGrid(config, d, rows, seqs, logitRows),
+      suffix: '',
+    },
+  ];
+}
+
+/** vec4 of a row of C floats per invocation of a 256-wide LayerNorm workgroup. */
+function lnPer(config: RwkvConfig): number {
+  return Math.ceil(config.nEmbd / 4 / 256);
+}
+
+/**
+ * Work split of the single-token GEMV with LayerNorm (kernels/matvec-ln.wgsl): padded rows per
+ * workgroup (divides the segment padding of 64), rows a lane group reads together, 16-byte
+ * loads per row and lane per batch.
+ */
+export interface SingleGemvShape {
+  rpw: number;
+  r: number;
+  u: number;
+}
+
+/**
+ * Chosen from a sweep on the H100 (8–64 rows per workgroup, 1–4 rows in flight; each timed as
+ * the 32 layers' dispatches back to back): 64 rows per workgroup gave the least time for the
+ * time-mix projections and ffn.key together at both widths; four rows in flight beat two at
+ * C = 4096 (−9 %), two beat four at C = 2560 (−3 %).
+ */
+export function singleGemvShape(config: RwkvConfig): SingleGemvShape {
+  // K = C for every matrix these dispatches read.
+  return { rpw: 64, r: config.nEmbd >= 4096 ? 4 : 2, u: 4 };
+}
+
+/** Defines of kernels/matvec-ln.wgsl for a work split (tests and benchmarks try others). */
+export function singleGemvDefines(config: RwkvConfig, shape: SingleGemvShape): Defines {
+  return {
+    LANES: MATVEC_LANES,
+    RPW: shape.rpw,
+    R: shape.r,
+    U: shape.u,
+    C4: config.nEmbd / 4,
+    PER: lnPer(config),
+    TO_LOGITS: false,
+  };
+}
+
+/** Rows per workgroup of matvec.wgsl. */
+function matvecRows(): number {
+  return 256 / MATVEC_LANES;
+}
+
+async function dispatchPipeline(
   P: Pipelines,
   config: RwkvConfig,
   hmax: number,
@@ -17,11 +104,11 @@ export async function dispatchPipeline(
 ): Promise<GPUComputePipeline> {
   switch (d.kind) {
     case 'embed':
-      return P.get('embed', 'embed');
+      return P.get('embed', 'embed', { PER: lnPer(config) });
     case 'lnMix':
-      return P.get('ln-mix', 'lnMix', { PER: Math.ceil(config.nEmbd / 4 / 256) });
+      return P.get('ln-mix', 'lnMix', { PER: lnPer(config) });
     case 'lnRows':
-      return P.get('ln-rows', 'lnRows');
+      return P.get('ln-rows', 'lnRows', { PER: lnPer(config) });
     case 'wkv': {
       const defs = { N: config.headSize, HMAX: hmax };
       if (d.variant !== 'fused') return P.get(`wkv-${d.variant}`, 'wkv', defs);
@@ -29,13 +116,16 @@ export async function dispatchPipeline(
       return P.get(config.headSize === 64 ? 'wkv-decode' : 'wkv', 'wkv', defs);
     }
     case 'lnMatvec':
-      return P.get('matvec-ln', 'matmulLn', {
+      if (d.ln) {
+        const shape = singleGemvShape(config);
+        return P.get('matvec-ln', 'matmulLn', singleGemvDefines(config, shape));
+      }
+      return P.get('matvec', 'matmulLn', {
         LANES: MATVEC_LANES,
-        C4: config.nEmbd / 4,
-        PER: Math.ceil(config.nEmbd / 4 / 256),
-        LN: d.ln,
-        COPY: !d.ln,
+        MR: 1,
         TO_LOGITS: false,
+        COPY: true,
+        C4: config.nEmbd / 4,
       });
     case 'matmul': {
       const m = d.logits ? logitRows : rows;
@@ -44,14 +134,19 @@ export async function dispatchPipeline(
         const mr = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
         if (mr > MATVEC_MAX_ROWS)
           throw new Error(`matmul with K not a multiple of 32 needs ≤ ${MATVEC_MAX_ROWS} rows`);
-        return P.get('matvec', layout, { LANES: MATVEC_LANES, MR: mr, TO_LOGITS: d.logits });
+        return P.get('matvec', layout, {
+          LANES: MATVEC_LANES,
+          MR: mr,
+          TO_LOGITS: d.logits,
+          COPY: false,
+        });
       }
-      return P.get('matmul-tiled', layout, { TO_LOGITS: d.logits });
+      throw new Error('tiled matmuls are planned by dispatchPasses');
     }
   }
 }
 
-export function dispatchGrid(
+function dispatchGrid(
   config: RwkvConfig,
   d: Dispatch,
   rows: number,
@@ -70,14 +165,16 @@ export function dispatchGrid(
       if (d.variant === 'fused') return [seqs, H, 1];
       if (d.variant === 'scan') return [seqs, H, config.headSize / 16];
       return [rows, H, 1];
-    case 'lnMatvec':
-      return [d.job.paddedRows / (256 / MATVEC_LANES), 1, 1];
+    case 'lnMatvec': {
+      const per = d.ln ? singleGemvShape(config).rpw : matvecRows();
+      return [d.job.paddedRows / per, 1, 1];
+    }
     case 'matmul': {
       const m = d.logits ? logitRows : rows;
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
-        return [d.job.paddedRows / (256 / MATVEC_LANES), 1, 1];
+        return [d.job.paddedRows / matvecRows(), 1, 1];
       }
-      return [d.job.paddedRows / 64, Math.ceil(m / 64), 1];
+      throw new Error('tiled matmuls are planned by dispatchPasses');
     }
   }
 }

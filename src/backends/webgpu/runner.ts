@@ -4,7 +4,7 @@
 import type { RwkvConfig } from '../../model/config.js';
 import { actLayout, type ActLayout } from './act-layout.js';
 import type { GpuContext } from './device.js';
-import { dispatchGrid, dispatchPipeline } from './dispatch-shape.js';
+import { dispatchPasses } from './dispatch-shape.js';
 import { Pipelines } from './pipelines.js';
 import { TopK } from './topk.js';
 import { StatePool } from './state-pool.js';
@@ -241,12 +241,20 @@ export class Runner {
         if (d.form !== undefined && d.form !== form) continue;
         if ((d.kind === 'lnRows' || (d.kind === 'matmul' && d.logits)) && nOut === 0) continue;
         if (d.kind === 'wkv' && (d.variant === 'fused') === prefill) continue;
-        work.push({
-          label: d.label,
-          pipeline: await dispatchPipeline(this.pipelines, this.config, this.hmax, d, M, nOut),
-          bindGroup: this.bindGroups[i],
-          grid: dispatchGrid(this.config, d, M, nSeq, nOut),
-        });
+        const gemm = {
+          scratch: this.act.scratch,
+          scratchFloats: this.act.scratchFloats,
+          maxWorkgroupStorage: this.ctx.caps.maxWorkgroupStorage,
+          epv: elementsPerVec(this.weights.plan.format),
+        };
+        const P = this.pipelines;
+        for (const pass of await dispatchPasses(P, this.config, this.hmax, d, M, nSeq, nOut, gemm))
+          work.push({
+            label: d.label + pass.suffix,
+            pipeline: pass.pipeline,
+            bindGroup: this.bindGroups[i],
+            grid: pass.grid,
+          });
       }
       if (this.workCache.size >= 64) this.workCache.clear();
       this.workCache.set(key, work);

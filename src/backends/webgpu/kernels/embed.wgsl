@@ -4,6 +4,7 @@
 enable subgroups;
 //#endif
 const WG: u32 = 256u;
+const PER: u32 = {{PER}}u; // vec4 of a row per invocation: ceil(C / 4 / WG)
 const EPS: f32 = 1e-5;
 
 struct Params {
@@ -17,17 +18,24 @@ struct Params {
   ln_b: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> act: array<f32>;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
+// x_off, C and the ln offsets are multiples of 4 (C of 8), so x and params are read as vec4.
+@group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> params: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> wts: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> rows: array<vec4<u32>>;
 @group(0) @binding(4) var<uniform> P: Params;
 
 //#include weights
-//#include reduce
+//#include layer-norm
 
-fn emb_at(base: u32, j: u32) -> f32 {
-  return w_scalar(base, j);
+// Elements 4k .. 4k + 3 of the embedding row that starts at vec4<u32> `base`.
+fn emb4(base: u32, k: u32) -> vec4<f32> {
+//#if W32
+  return w_first4(wts[base + k]);
+//#else
+  let u = wts[base + k / 2u];
+  return select(w_last4(u), w_first4(u), k % 2u == 0u);
+//#endif
 }
 
 @compute @workgroup_size(WG)
@@ -48,18 +56,16 @@ fn main(
     return; // uniform: the whole workgroup leaves
   }
   let base = P.w_off + (tok - P.part_first) * P.k_vec;
-  var s = 0.0;
-  for (var j = lid; j < P.c; j += WG) {
-    s += emb_at(base, j);
+  let n4 = P.c / 4u;
+  var v: array<vec4<f32>, PER>;
+  for (var e = 0u; e < PER; e++) {
+    v[e] = emb4(base, min(lid + e * WG, n4 - 1u));
   }
-  let mean = wg_sum(s, lid, sg_lane) / f32(P.c);
-  var v = 0.0;
-  for (var j = lid; j < P.c; j += WG) {
-    let d = emb_at(base, j) - mean;
-    v += d * d;
-  }
-  let inv = inverseSqrt(wg_sum(v, lid, sg_lane) / f32(P.c) + EPS);
-  for (var j = lid; j < P.c; j += WG) {
-    act[P.x_off + r * P.c + j] = (emb_at(base, j) - mean) * inv * params[P.ln_w + j] + params[P.ln_b + j];
+  let st = ln_stats(&v, n4, lid, sg_lane);
+  for (var e = 0u; e < PER; e++) {
+    let k = lid + e * WG;
+    if (k < n4) {
+      act[(P.x_off + r * P.c) / 4u + k] = ln_apply(v[e], st, params[P.ln_w / 4u + k], params[P.ln_b / 4u + k]);
+    }
   }
 }

@@ -34,37 +34,21 @@ struct Params {
 @group(0) @binding(3) var<storage, read> rows: array<vec4<u32>>; // token, slot, first row, last row
 @group(0) @binding(4) var<uniform> P: Params;
 
-//#include reduce
+//#include layer-norm
 
 // mean and 1/std of row r
-fn ln_stats(r: u32, lid: u32, sg_lane: u32) -> vec2<f32> {
+fn row_stats(r: u32, lid: u32, sg_lane: u32) -> vec2<f32> {
   let base = (P.x_off + r * P.c) / 4u;
   let n4 = P.c / 4u;
   var v: array<vec4<f32>, PER>;
-  var s = vec4<f32>(0.0);
   for (var e = 0u; e < PER; e++) {
-    let k = lid + e * WG;
-    if (k < n4) {
-      v[e] = act[base + k];
-      s += v[e];
-    }
+    v[e] = act[base + min(lid + e * WG, n4 - 1u)];
   }
-  let mean = wg_sum(s.x + s.y + s.z + s.w, lid, sg_lane) / f32(P.c);
-  var d2 = vec4<f32>(0.0);
-  for (var e = 0u; e < PER; e++) {
-    if (lid + e * WG < n4) {
-      let d = v[e] - mean;
-      d2 += d * d;
-    }
-  }
-  let var_ = wg_sum(d2.x + d2.y + d2.z + d2.w, lid, sg_lane) / f32(P.c);
-  return vec2<f32>(mean, inverseSqrt(var_ + EPS));
+  return ln_stats(&v, n4, lid, sg_lane);
 }
 
 fn ln_at(r: u32, k: u32, st: vec2<f32>) -> vec4<f32> {
-  let w = params[P.ln_w / 4u + k];
-  let b = params[P.ln_b / 4u + k];
-  return (act[(P.x_off + r * P.c) / 4u + k] - st.x) * st.y * w + b;
+  return ln_apply(act[(P.x_off + r * P.c) / 4u + k], st, params[P.ln_w / 4u + k], params[P.ln_b / 4u + k]);
 }
 
 @compute @workgroup_size(WG)
@@ -83,15 +67,15 @@ fn main(
   let info = rows[r];
   let first = info.z == r;
   let last = info.w;
-  let st = ln_stats(r, lid, sg_lane);
+  let st = row_stats(r, lid, sg_lane);
   // Uniform branches: every invocation of the workgroup takes the same side.
   var st_prev = vec2<f32>(0.0);
   if (!first) {
-    st_prev = ln_stats(r - 1u, lid, sg_lane);
+    st_prev = row_stats(r - 1u, lid, sg_lane);
   }
   var st_last = st;
   if (first && last != r) {
-    st_last = ln_stats(last, lid, sg_lane);
+    st_last = row_stats(last, lid, sg_lane);
   }
   let k = wid.y * WG + lid; // this thread's vec4 of channels
   if (k >= P.c / 4u) {

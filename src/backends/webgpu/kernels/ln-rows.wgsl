@@ -4,6 +4,7 @@
 enable subgroups;
 //#endif
 const WG: u32 = 256u;
+const PER: u32 = {{PER}}u; // vec4 of a row per invocation: ceil(C / 4 / WG)
 const EPS: f32 = 1e-5;
 
 struct Params {
@@ -17,12 +18,13 @@ struct Params {
   _p1: u32,
 }
 
-@group(0) @binding(0) var<storage, read_write> act: array<f32>;
-@group(0) @binding(1) var<storage, read> params: array<f32>;
+// All offsets above and C are multiples of 4, so everything is addressed in vec4.
+@group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> params: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> rows: array<vec4<u32>>;
 @group(0) @binding(3) var<uniform> P: Params;
 
-//#include reduce
+//#include layer-norm
 
 @compute @workgroup_size(WG)
 fn main(
@@ -37,19 +39,17 @@ fn main(
   let sg_lane = 0u;
 //#endif
   let i = wid.x;
-  let base = P.x_off + rows[P.out_rows + i].x * P.c;
-  var s = 0.0;
-  for (var j = lid; j < P.c; j += WG) {
-    s += act[base + j];
+  let n4 = P.c / 4u;
+  let base = (P.x_off + rows[P.out_rows + i].x * P.c) / 4u;
+  var v: array<vec4<f32>, PER>;
+  for (var e = 0u; e < PER; e++) {
+    v[e] = act[base + min(lid + e * WG, n4 - 1u)];
   }
-  let mean = wg_sum(s, lid, sg_lane) / f32(P.c);
-  var v = 0.0;
-  for (var j = lid; j < P.c; j += WG) {
-    let d = act[base + j] - mean;
-    v += d * d;
-  }
-  let inv = inverseSqrt(wg_sum(v, lid, sg_lane) / f32(P.c) + EPS);
-  for (var j = lid; j < P.c; j += WG) {
-    act[P.out_off + i * P.c + j] = (act[base + j] - mean) * inv * params[P.ln_w + j] + params[P.ln_b + j];
+  let st = ln_stats(&v, n4, lid, sg_lane);
+  for (var e = 0u; e < PER; e++) {
+    let k = lid + e * WG;
+    if (k < n4) {
+      act[P.out_off / 4u + i * n4 + k] = ln_apply(v[e], st, params[P.ln_w / 4u + k], params[P.ln_b / 4u + k]);
+    }
   }
 }

@@ -1,6 +1,11 @@
 // Matrix × a few vectors (decode: M ≤ MR rows), bound by reading W once. Each output row gets
 // LANES threads that stride over K in 16-byte loads of W; every loaded weight is used for all
 // M input rows; the partial sums meet in workgroup memory.
+// COPY (steps of a single token, layout matmulLn): workgroup 0 also copies LN(x), left in a
+// scratch plane by the layer's matvec-ln dispatch, into the state's token shift — here, in a
+// later dispatch, because every workgroup of matvec-ln still reads the old shift. For the
+// layer's `out` and `ffn.value` this is the simple kernel on purpose: measured on the H100, it
+// beat matvec-ln's multi-row split with prefetch on those shapes (long K or few rows).
 const WG: u32 = 256u;
 const LANES: u32 = {{LANES}}u;
 const ROWS: u32 = WG / LANES;
@@ -8,6 +13,9 @@ const MR: u32 = {{MR}}u;
 
 //#include matmul-common
 //#include weights
+//#if COPY
+//#include single-glue
+//#endif
 
 var<workgroup> part: array<f32, WG * MR>;
 
@@ -23,6 +31,14 @@ fn term(u: vec4<u32>, seg: Seg, m: u32, kv: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+//#if COPY
+  if (wid.x == 0u) {
+    let shift = shift_at();
+    for (var k = lid; k < {{C4}}u; k += WG) {
+      pool[shift + k] = act[L.scratch / 4u + k];
+    }
+  }
+//#endif
   let prow = wid.x * ROWS;
   let seg = segs[find_seg(prow)];
   let m_count = min(seg_rows(seg), MR);

@@ -1,0 +1,172 @@
+// Tile shape and K split of the tiled matmul (kernels/matmul-tiled.wgsl, matmul-reduce.wgsl)
+// for a dispatch of M input rows, and the passes that run it.
+import type { MatmulDispatch } from './matmul-jobs.js';
+import { SEG_ROW_ALIGN, SEG_U32 } from './matmul-jobs.js';
+import type { Pipelines } from './pipelines.js';
+
+/** 256 threads: ty along M, 256 / ty along N; each computes tm × tn outputs. */
+export interface GemmTile {
+  ty: number;
+  tm: number;
+  tn: number;
+}
+
+export interface GemmPlan {
+  tile: GemmTile;
+  /** Splits of K; above 1 the partial tiles go to scratch and a reduce pass adds them. */
+  splits: number;
+}
+
+export interface GemmPass {
+  pipeline: GPUComputePipeline;
+  grid: [number, number, number];
+  /** Appended to the dispatch's label (profiles show the reduce pass apart). */
+  suffix: string;
+}
+
+const WG = 256;
+const BK = 16;
+
+export const tileRows = (t: GemmTile) => t.ty * t.tm;
+export const tileCols = (t: GemmTile) => (WG / t.ty) * t.tn;
+
+/** Workgroup memory of a tile shape: X and W stages of BK rows, each padded by 4 floats. */
+export function tileBytes(t: GemmTile): number {
+  return BK * (tileRows(t) + 4 + tileCols(t) + 4) * 4;
+}
+
+/** Output rows and K of each segment of a dispatch (from its segment table). */
+export function jobSegments(job: MatmulDispatch, epv: number): { n: number; k: number }[] {
+  const out: { n: number; k: number }[] = [];
+  for (let i = 0; i < job.table.length; i += SEG_U32) {
+    out.push({ n: job.table[i + 1], k: job.table[i + 2] * epv });
+  }
+  return out;
+}
+
+/** Candidate tiles, largest reuse first (8×8 outputs per thread feed 16 FMAs per read). */
+export const GEMM_TILES: GemmTile[] = [
+  { ty: 16, tm: 8, tn: 8 }, // 128 × 128
+  { ty: 16, tm: 8, tn: 4 }, // 128 × 64
+  { ty: 16, tm: 4, tn: 8 }, // 64 × 128
+  { ty: 8, tm: 4, tn: 8 }, // 32 × 256
+  { ty: 16, tm: 4, tn: 4 }, // 64 × 64
+  { ty: 8, tm: 4, tn: 4 }, // 32 × 128
+];
+
+/**
+ * A model of a plan's time. Workgroups spread evenly over the SMS multiprocessors; one holding
+ * w of them takes w times a workgroup's FLOPs at the tile's full rate (TFLOP/s over the whole
+ * GPU, divided by SMS), less when a multiprocessor has a single workgroup (nothing to hide its
+ * latency). Split-K adds a reduce pass: a launch plus its memory traffic.
+ * Rates and constants: the H100 (132 SMs), bench/gemm-tiles.ts at M = 1024 (large grids, times
+ * above a millisecond, the only ones that repeated within ~6 % between calls); see
+ * bench/RESULTS.md. On other GPUs the choices stay sound: the tile that measured fastest, and
+ * splits only where the grid leaves multiprocessors idle.
+ */
+const SMS = 132;
+const TILE_RATE: { tile: GemmTile; tflops: number }[] = [
+  { tile: GEMM_TILES[0], tflops: 33.4 },
+  { tile: GEMM_TILES[1], tflops: 34.3 },
+  { tile: GEMM_TILES[2], tflops: 35.3 },
+  { tile: GEMM_TILES[3], tflops: 30.2 },
+  { tile: GEMM_TILES[4], tflops: 28.1 },
+  { tile: GEMM_TILES[5], tflops: 25.8 },
+];
+/** A multiprocessor with one workgroup of 8 warps (ffn.key at M = 128, 128×128 tiles). */
+const ALONE = 0.88;
+/** Reduce pass: launch and barrier (s) and bytes per second of partials read + output. */
+const REDUCE_FIXED_S = 8e-6;
+const REDUCE_BYTES_PER_S = 1.5e12;
+
+export interface GemmLimits {
+  maxWorkgroupStorage: number;
+  scratchFloats: number;
+}
+
+/** The cheapest plan by the model above. */
+export function chooseGemmPlan(
+  m: number,
+  /** The step's rows: the scratch holds partials for all of them (the head uses fewer). */
+  stepRows: number,
+  segs: { n: number; k: number }[],
+  paddedRows: number,
+  limits: GemmLimits,
+): GemmPlan {
+  const kMax = Math.max(...segs.map((s) => s.k));
+  let best: GemmPlan | null = null;
+  let bestCost = Infinity;
+  for (const { tile, tflops } of TILE_RATE) {
+    if (tileBytes(tile) > limits.maxWorkgroupStorage) continue;
+    const bm = tileRows(tile);
+    const bn = tileCols(tile);
+    const tiles = Math.ceil(m / bm) * segs.reduce((n, s) => n + Math.ceil(s.n / bn), 0);
+    for (let splits = 1; splits <= 16; splits++) {
+      if (splits > 1 && kMax / splits < 8 * BK) break;
+      if (splits > 1 && splits * stepRows * paddedRows > limits.scratchFloats) break;
+      const perSm = Math.ceil((tiles * splits) / SMS);
+      const flops = 2 * bm * bn * Math.ceil(kMax / splits);
+      let cost = (perSm * flops) / ((tflops * 1e12) / SMS) / (perSm === 1 ? ALONE : 1);
+      if (splits > 1) {
+        cost += REDUCE_FIXED_S + ((splits + 1) * m * paddedRows * 4) / REDUCE_BYTES_PER_S;
+      }
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = { tile, splits };
+      }
+    }
+  }
+  if (!best) throw new Error('no matmul tile fits this device\u2019s workgroup memory');
+  return best;
+}
+
+/** Pipelines and grids of a tiled matmul of `m` rows under `plan`. */
+export async function gemmPasses(
+  P: Pipelines,
+  job: MatmulDispatch,
+  m: number,
+  logits: boolean,
+  plan: GemmPlan,
+  scratchOffset: number,
+  /** Another copy of the kernel (benchmarks of variants). */
+  kernel = 'matmul-tiled',
+): Promise<GemmPass[]> {
+  if (scratchOffset % 4 !== 0) throw new Error('matmul scratch must be vec4-aligned');
+  const layout = logits ? 'matmulLogits' : 'matmul';
+  const { tile, splits } = plan;
+  if (![4, 8].includes(tile.tm) || ![4, 8].includes(tile.tn)) {
+    throw new Error(`matmul tile: ${tile.tm} × ${tile.tn} outputs per thread (4 or 8 each)`);
+  }
+  const scratch = scratchOffset / 4;
+  const bn = tileCols(tile);
+  let nTiles = 0;
+  for (let i = 0; i < job.table.length; i += SEG_U32) nTiles += Math.ceil(job.table[i + 1] / bn);
+  const passes: GemmPass[] = [
+    {
+      pipeline: await P.get(kernel, layout, {
+        TY: tile.ty,
+        TM: tile.tm,
+        TN: tile.tn,
+        WIDE_M: tile.tm === 8,
+        WIDE_N: tile.tn === 8,
+        SCRATCH: scratch,
+        TO_LOGITS: logits,
+      }),
+      grid: [nTiles, Math.ceil(m / tileRows(tile)), splits],
+      suffix: '',
+    },
+  ];
+  if (splits > 1) {
+    if (job.paddedRows % SEG_ROW_ALIGN !== 0) throw new Error('segments must be 64-aligned');
+    passes.push({
+      pipeline: await P.get('matmul-reduce', layout, {
+        SPLITS: splits,
+        SCRATCH: scratch,
+        TO_LOGITS: logits,
+      }),
+      grid: [Math.ceil(job.paddedRows / 4 / WG), m, 1],
+      suffix: '-reduce',
+    });
+  }
+  return passes;
+}

@@ -1,0 +1,35 @@
+// Second pass of a split-K matmul (kernels/matmul-tiled.wgsl with several splits): adds the
+// SPLITS partial tiles of each output in split order (so the sum is the same every run) and
+// stores it through `put` (store, residual add or relu²). One thread per 4 consecutive
+// padded output rows of one input row; grid x covers the padded rows, y the input rows.
+const WG: u32 = 256u;
+const SPLITS: u32 = {{SPLITS}}u;
+const SCRATCH: u32 = {{SCRATCH}}u;
+
+//#include matmul-common
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let last = segs[arrayLength(&segs) - 1u];
+  let pr = last.row_start + (last.n_rows + 63u) / 64u * 64u;
+  let p = (wid.x * WG + lid) * 4u;
+  let m = wid.y;
+  if (p >= pr) {
+    return;
+  }
+  let seg = segs[find_seg(p)];
+  if (m >= seg_rows(seg)) {
+    return;
+  }
+  let stride = step.rows * pr / 4u; // vec4 from one split's partial to the next
+  var v = act[SCRATCH + (m * pr + p) / 4u];
+  for (var s = 1u; s < SPLITS; s++) {
+    v += act[SCRATCH + s * stride + (m * pr + p) / 4u];
+  }
+  let n = p - seg.row_start;
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < seg.n_rows) {
+      put(seg, m, n + j, v[j]);
+    }
+  }
+}
