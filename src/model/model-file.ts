@@ -1,6 +1,5 @@
 // Open a checkpoint as an RWKV-7 model: detect the generation, infer the shape, validate every
 // tensor, and compute the identity that saved states are tied to.
-import { createHash } from 'node:crypto';
 import type { Checkpoint, TensorEntry } from '../io/tensor.js';
 import type { RwkvConfig } from './config.js';
 import { inferConfig } from './detect.js';
@@ -32,14 +31,19 @@ export async function describeModel(checkpoint: Checkpoint): Promise<ModelFile> 
     if (!t) throw new Error(`${file}: missing tensor ${name}`);
     return t;
   };
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify(config));
+  // SHA-256 over the config JSON, then each tensor's dtype name and bytes, all concatenated.
+  // WebCrypto, so Node and browsers compute the same identity.
+  const text = new TextEncoder();
+  const parts: Uint8Array[] = [text.encode(JSON.stringify(config))];
   for (const name of FINGERPRINT_TENSORS) {
     const t = tensor(name);
-    hash.update(t.dtype);
-    hash.update(await t.readBytes());
+    parts.push(text.encode(t.dtype), await t.readBytes());
   }
-  const identity: ModelIdentity = { config, fingerprint: hash.digest('hex').slice(0, 32) };
+  const message = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (message.set(p, at), at + p.length), 0);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', message));
+  const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const identity: ModelIdentity = { config, fingerprint: hex.slice(0, 32) };
   return { checkpoint, config, identity, tensor };
 }
 

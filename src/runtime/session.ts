@@ -4,7 +4,8 @@
 // it: feed only the new tokens.
 import type { Backend } from '../backends/backend.js';
 import { nextMacrotask } from './next-macrotask.js';
-import { loadStateFile, saveStateFile, type DecodeOptions } from './state-file.js';
+import { decodeState, encodeState, type DecodeOptions } from './state-codec.js';
+import { loadStateFile, saveStateFile } from './state-file.js';
 import type { RwkvState } from './state.js';
 
 export interface FeedOptions {
@@ -83,6 +84,24 @@ export class Session {
     await saveStateFile(path, this.state, meta);
   }
 
+  /** The state in the saved-state format, as bytes (for browsers, IndexedDB, the network). */
+  async toBytes(extra: Record<string, unknown> = {}): Promise<Uint8Array> {
+    await this.state.sync();
+    const meta: SessionMeta = { ...extra, tokenCount: this.tokenCount };
+    return encodeState(this.state, meta);
+  }
+
+  /** `load` from bytes made by `toBytes` or read from a saved file; `source` names them in errors. */
+  static fromBytes(
+    backend: Backend,
+    bytes: Uint8Array,
+    source = 'saved state',
+    opts: DecodeOptions = {},
+  ): { session: Session; meta: Record<string, unknown> } {
+    const { state, meta = {} } = decodeState(bytes, backend.model, source, opts);
+    return Session.restored(backend, state, meta);
+  }
+
   /**
    * A session continuing from a saved state. The logits are not stored in the file, so the
    * loaded session must be fed before it can generate (a chat's next turn always is).
@@ -93,6 +112,14 @@ export class Session {
     opts: DecodeOptions = {},
   ): Promise<{ session: Session; meta: Record<string, unknown> }> {
     const { state, meta = {} } = await loadStateFile(path, backend.model, opts);
+    return Session.restored(backend, state, meta);
+  }
+
+  private static restored(
+    backend: Backend,
+    state: RwkvState,
+    meta: Record<string, unknown>,
+  ): { session: Session; meta: Record<string, unknown> } {
     const count = typeof meta.tokenCount === 'number' ? meta.tokenCount : 0;
     return { session: new Session(backend, state, count), meta };
   }

@@ -77,7 +77,7 @@ describe('WebGPU memory', () => {
     try {
       const info = await runCli(['info', '--json', fx.files[0]]);
       assert.equal(info.code, 0, info.stderr);
-      const reported = JSON.parse(info.stdout).state_bytes_per_session as number;
+      const reported = JSON.parse(info.stdout.toString()).state_bytes_per_session as number;
       assert.equal(reported, stateFloats(model.config) * 4);
       assert.equal(g.memory().perSession, reported);
 
