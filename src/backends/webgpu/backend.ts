@@ -203,17 +203,28 @@ export class WebGpuBackend implements Backend {
     });
   }
 
-  /** One step; returns its logit rows. */
+  /**
+   * One step; returns its logit rows. A decoding step (one token per sequence) records its
+   * successor's commands while the GPU runs (step-ahead.ts): the caller's sampling and the
+   * next call then find them ready.
+   */
   private async step(seqs: StepSequence[]): Promise<Float32Array[]> {
-    const enc = this.ctx.device.createCommandEncoder();
-    const nOut = await this.runner.encodeStep(enc, seqs);
+    const ahead = this.runner.ahead;
+    const { commands, shape } = await ahead.commands(seqs);
     const V = this.config.vocabSize;
-    const bytes = nOut * V * 4;
-    const data = await this.readback.submitAndRead(enc, bytes, (e, staging) => {
-      e.copyBufferToBuffer(this.runner.logitsBuffer, 0, staging, 0, bytes);
-    });
-    const all = new Float32Array(data);
-    return Array.from({ length: nOut }, (_, r) => all.slice(r * V, (r + 1) * V));
+    const bytes = shape.nOut * V * 4;
+    const data = await this.readback.submitAndRead(
+      this.ctx.device.createCommandEncoder(),
+      bytes,
+      (e, staging) => e.copyBufferToBuffer(this.runner.logitsBuffer, 0, staging, 0, bytes),
+      {
+        before: [commands],
+        whileWaiting: shape.M === shape.nSeq ? () => ahead.prepare(shape) : undefined,
+      },
+    );
+    const all = new Float32Array(data); // a fresh copy already: one row needs no other
+    if (shape.nOut === 1) return [all];
+    return Array.from({ length: shape.nOut }, (_, r) => all.slice(r * V, (r + 1) * V));
   }
 
   private async readStates(slots: number[], into: readonly Float32Array[]): Promise<void> {

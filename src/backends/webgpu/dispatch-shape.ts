@@ -110,10 +110,22 @@ async function dispatchPipeline(
     case 'lnRows':
       return P.get('ln-rows', 'lnRows', { PER: lnPer(config) });
     case 'wkv': {
-      const defs = { N: config.headSize, HMAX: hmax };
-      if (d.variant !== 'fused') return P.get(`wkv-${d.variant}`, 'wkv', defs);
-      // Head size 64 has the vectorised single-token kernel; others the generic one.
-      return P.get(config.headSize === 64 ? 'wkv-decode' : 'wkv', 'wkv', defs);
+      const defs = { N: config.headSize, HMAX: hmax, POOL4: false };
+      // Head size 64 has the vectorised single-token kernels (state as vec4); others the
+      // generic one.
+      const vec = { ...defs, POOL4: true };
+      switch (d.variant) {
+        case 'fused':
+          return config.headSize === 64
+            ? P.get('wkv-decode', 'wkv', vec)
+            : P.get('wkv', 'wkv', defs);
+        case 'act':
+          return P.get('wkv-lora-act', 'wkv', defs);
+        case 'batch':
+          return P.get('wkv-batch', 'wkv', vec);
+        default:
+          return P.get(`wkv-${d.variant}`, 'wkv', defs);
+      }
     }
     case 'lnMatvec':
       if (d.ln) {
@@ -162,7 +174,8 @@ function dispatchGrid(
     case 'lnRows':
       return [logitRows, 1, 1];
     case 'wkv':
-      if (d.variant === 'fused') return [seqs, H, 1];
+      if (d.variant === 'fused' || d.variant === 'batch') return [seqs, H, 1];
+      if (d.variant === 'act') return [rows, 1, 1];
       if (d.variant === 'scan') return [seqs, H, config.headSize / 16];
       return [rows, H, 1];
     case 'lnMatvec': {

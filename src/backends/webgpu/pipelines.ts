@@ -8,7 +8,7 @@ import type { WeightFormat } from './weight-layout.js';
 type Slot = 'rw' | 'ro' | 'uniform';
 
 export type LayoutName =
-  'embed' | 'lnMix' | 'lnRows' | 'wkv' | 'matmul' | 'matmulLogits' | 'matmulLn' | 'topk';
+  'embed' | 'lnMix' | 'lnRows' | 'wkv' | 'matmul' | 'matmulLogits' | 'matmulLn' | 'topk' | 'argmax';
 
 const LAYOUTS: Record<LayoutName, Slot[]> = {
   // act, params, weights, rows, uniform
@@ -26,6 +26,8 @@ const LAYOUTS: Record<LayoutName, Slot[]> = {
   matmulLn: ['rw', 'ro', 'ro', 'uniform', 'ro', 'rw', 'ro', 'uniform'],
   // logits, picks, rows, uniform
   topk: ['ro', 'rw', 'rw', 'uniform'],
+  // logits, partials, picks, rows, uniform (kernels/argmax.wgsl)
+  argmax: ['ro', 'rw', 'rw', 'rw', 'uniform'],
 };
 
 export class Pipelines {

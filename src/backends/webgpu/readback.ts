@@ -8,16 +8,21 @@ export class Readback {
 
   /**
    * Finishes `enc` after `record` has added copies into the staging buffer (at most `bytes`),
-   * submits, waits, and returns a copy of those bytes.
+   * submits it (after `opts.before`, command buffers recorded earlier), waits, and returns a
+   * copy of those bytes. `opts.whileWaiting` runs between the submit and the wait: CPU work
+   * that overlaps the GPU's (step-ahead.ts); an error from it is thrown after the read.
    */
   async submitAndRead(
     enc: GPUCommandEncoder,
     bytes: number,
     record: (enc: GPUCommandEncoder, staging: GPUBuffer) => void,
+    opts: { before?: GPUCommandBuffer[]; whileWaiting?: () => Promise<void> } = {},
   ): Promise<ArrayBuffer> {
     const device = this.ctx.device;
+    const before = opts.before ?? [];
     if (bytes === 0) {
-      device.queue.submit([enc.finish()]);
+      device.queue.submit([...before, enc.finish()]);
+      await opts.whileWaiting?.();
       return new ArrayBuffer(0);
     }
     const size = Math.ceil(bytes / 4) * 4;
@@ -31,11 +36,19 @@ export class Readback {
     }
     const staging = this.staging;
     record(enc, staging);
-    device.queue.submit([enc.finish()]);
-    await this.ctx.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
+    device.queue.submit([...before, enc.finish()]);
+    const mapped = this.ctx.wait(staging.mapAsync(GPUMapMode.READ, 0, size));
+    let overlapFailure: { error: unknown } | null = null;
+    try {
+      await opts.whileWaiting?.();
+    } catch (error) {
+      overlapFailure = { error };
+    }
+    await mapped;
     const out = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();
     this.ctx.throwIfFailed();
+    if (overlapFailure) throw overlapFailure.error;
     return out;
   }
 

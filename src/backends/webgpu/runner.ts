@@ -7,8 +7,15 @@ import type { GpuContext } from './device.js';
 import { dispatchPasses } from './dispatch-shape.js';
 import { Pipelines } from './pipelines.js';
 import { TopK } from './topk.js';
+import { StepAhead } from './step-ahead.js';
 import { StatePool } from './state-pool.js';
-import { buildStepProgram, metaLayout, type Dispatch, type MetaLayout } from './step-program.js';
+import {
+  buildStepProgram,
+  chooseWkvPath,
+  metaLayout,
+  type Dispatch,
+  type MetaLayout,
+} from './step-program.js';
 import { elementsPerVec } from './weight-layout.js';
 import type { GpuWeights } from './weights.js';
 
@@ -18,6 +25,16 @@ export interface StepSequence {
   tokens: readonly number[];
   /** Indices (within `tokens`) whose logits are wanted. */
   logits: readonly number[];
+}
+
+/** What a step's recorded commands depend on (its inputs are written apart). */
+export interface StepShape {
+  /** Rows (tokens) in the step. */
+  M: number;
+  /** Sequences (state slots) it advances. */
+  nSeq: number;
+  /** Logit rows it produces. */
+  nOut: number;
 }
 
 export interface RunnerOptions {
@@ -56,6 +73,8 @@ export class Runner {
   private bindGroups: GPUBindGroup[] = [];
   private bindGeneration = -1;
   private readonly hmax: number;
+  /** Whether the batched wkv path can run (its LoRA-up GEMMs tile: K a multiple of 32). */
+  private readonly batchedWkvOk: boolean;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -69,6 +88,9 @@ export class Runner {
     this.pool = new StatePool(ctx, config, opts.initialSlots);
     this.pipelines = new Pipelines(ctx, weights.plan.format);
     this.program = buildStepProgram(config, weights.plan, this.act, this.meta);
+    this.batchedWkvOk = this.program.every(
+      (d) => d.kind !== 'matmul' || d.wkvPath !== 'batched' || d.job.tileableK,
+    );
     const epv = elementsPerVec(weights.plan.format);
     const L = weights.plan.layers;
     this.hmax = Math.max(
@@ -232,15 +254,13 @@ export class Runner {
     let work = this.workCache.get(key);
     if (!work) {
       work = [];
-      // Steps where some sequence has several tokens take the prefill form of the wkv (it is
-      // written for head size 64; other sizes run the fused kernel token by token).
-      const prefill = M > nSeq && this.config.headSize === 64;
+      const wkvPath = chooseWkvPath(this.config, M, nSeq, this.batchedWkvOk);
       const form = M === 1 && nSeq === 1 ? 'single' : 'multi';
       for (let i = 0; i < this.program.length; i++) {
         const d = this.program[i];
         if (d.form !== undefined && d.form !== form) continue;
         if ((d.kind === 'lnRows' || (d.kind === 'matmul' && d.logits)) && nOut === 0) continue;
-        if (d.kind === 'wkv' && (d.variant === 'fused') === prefill) continue;
+        if (d.wkvPath !== undefined && d.wkvPath !== wkvPath) continue;
         const gemm = {
           scratch: this.act.scratch,
           scratchFloats: this.act.scratchFloats,
@@ -278,6 +298,17 @@ export class Runner {
     /** Profiling: each dispatch gets its own pass with timestamps at 2i, 2i + 1. */
     profile?: GPUQuerySet,
   ): Promise<number> {
+    const shape = this.writeStep(seqs, tokensOnGpu);
+    await this.recordStep(enc, shape, profile);
+    return shape.nOut;
+  }
+
+  /**
+   * Checks a step and queues the writes of its inputs (they land before the next submitted
+   * command buffer). Inputs equal to the last ones written are not written again: in decoding
+   * only the token changes, and nothing when it is fed back on the GPU.
+   */
+  writeStep(seqs: readonly StepSequence[], tokensOnGpu = false): StepShape {
     const V = this.config.vocabSize;
     const rows: number[] = [];
     const seqWords: number[] = [];
@@ -301,14 +332,32 @@ export class Runner {
       throw new Error(`step of ${M} rows exceeds capacity ${this.opts.maxRows}`);
     if (nOut > this.opts.maxLogitRows)
       throw new Error(`step wants ${nOut} logit rows, capacity ${this.opts.maxLogitRows}`);
-    if (this.bindGeneration !== this.pool.generation) this.buildBindGroups();
     const q = this.ctx.device.queue;
     if (!tokensOnGpu) q.writeBuffer(this.metaBuffer, this.meta.rows * 16, Uint32Array.from(rows));
-    q.writeBuffer(this.metaBuffer, this.meta.seqs * 16, Uint32Array.from(seqWords));
-    if (nOut > 0) q.writeBuffer(this.metaBuffer, this.meta.outRows * 16, Uint32Array.from(outRows));
-    q.writeBuffer(this.stepBuffer, 0, Uint32Array.from([M, nOut, 0, 0]));
+    const write = (key: string, buffer: GPUBuffer, at: number, words: number[]) => {
+      const text = words.join(',');
+      if (this.lastWritten.get(key) === text) return;
+      q.writeBuffer(buffer, at, Uint32Array.from(words));
+      this.lastWritten.set(key, text);
+    };
+    write('seqs', this.metaBuffer, this.meta.seqs * 16, seqWords);
+    if (nOut > 0) write('outRows', this.metaBuffer, this.meta.outRows * 16, outRows);
+    write('step', this.stepBuffer, 0, [M, nOut, 0, 0]);
+    return { M, nSeq: seqs.length, nOut };
+  }
 
-    const work = await this.workFor(M, seqs.length, nOut);
+  /** The words last written per input ('seqs', 'outRows', 'step'). */
+  private readonly lastWritten = new Map<string, string>();
+
+  /** Records the dispatches of a step of this shape into `enc` (inputs: `writeStep`). */
+  async recordStep(
+    enc: GPUCommandEncoder,
+    shape: StepShape,
+    /** Profiling: each dispatch gets its own pass with timestamps at 2i, 2i + 1. */
+    profile?: GPUQuerySet,
+  ): Promise<void> {
+    if (this.bindGeneration !== this.pool.generation) this.buildBindGroups();
+    const work = await this.workFor(shape.M, shape.nSeq, shape.nOut);
     this.lastLabels = work.map((w) => w.label);
     if (profile) {
       work.forEach((w, i) => {
@@ -324,7 +373,7 @@ export class Runner {
         pass.dispatchWorkgroups(w.grid[0], w.grid[1], w.grid[2]);
         pass.end();
       });
-      return nOut;
+      return;
     }
     const pass = enc.beginComputePass();
     let current: GPUComputePipeline | null = null;
@@ -334,7 +383,13 @@ export class Runner {
       pass.dispatchWorkgroups(w.grid[0], w.grid[1], w.grid[2]);
     }
     pass.end();
-    return nOut;
+  }
+
+  /** Decoding steps recorded while the GPU runs the previous one (see step-ahead.ts). */
+  readonly ahead = new StepAhead(this);
+
+  get device(): GPUDevice {
+    return this.ctx.device;
   }
 
   /** Top-k selection over the logit rows of a step (see topk.ts). */

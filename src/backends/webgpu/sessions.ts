@@ -99,13 +99,23 @@ export class GpuSessions {
           room -= take;
           if (ends) logitRoom--;
         }
+        // Decoding steps record the next step's commands while the GPU works (step-ahead.ts).
+        const { commands, shape } = await runner.ahead.commands(seqs);
+        const nOut = shape.nOut;
+        const read = {
+          before: [commands],
+          whileWaiting: shape.M === shape.nSeq ? () => runner.ahead.prepare(shape) : undefined,
+        };
         const enc = this.backend.ctx.device.createCommandEncoder();
-        const nOut = await runner.encodeStep(enc, seqs);
         if (opts.topK !== undefined && nOut > 0) {
           const k = opts.topK;
           await runner.topk.encode(enc, nOut, k, false);
-          const data = await this.readback.submitAndRead(enc, nOut * k * 8, (e, staging) =>
-            e.copyBufferToBuffer(runner.topk.picksBuffer!, 0, staging, 0, nOut * k * 8),
+          const data = await this.readback.submitAndRead(
+            enc,
+            nOut * k * 8,
+            (e, staging) =>
+              e.copyBufferToBuffer(runner.topk.picksBuffer!, 0, staging, 0, nOut * k * 8),
+            read,
           );
           const u = new Uint32Array(data);
           const f = new Float32Array(data);
@@ -116,8 +126,11 @@ export class GpuSessions {
             results[owner] = { top };
           });
         } else {
-          const data = await this.readback.submitAndRead(enc, nOut * V * 4, (e, staging) =>
-            e.copyBufferToBuffer(runner.logitsBuffer, 0, staging, 0, nOut * V * 4),
+          const data = await this.readback.submitAndRead(
+            enc,
+            nOut * V * 4,
+            (e, staging) => e.copyBufferToBuffer(runner.logitsBuffer, 0, staging, 0, nOut * V * 4),
+            read,
           );
           owners.forEach((owner, r) => {
             results[owner] = { logits: new Float32Array(data, r * V * 4, V).slice() };

@@ -25,11 +25,58 @@ export function metaLayout(maxRows: number): MetaLayout {
 }
 
 /**
- * The wkv of a layer has two forms: 'fused' (one kernel; what single-token steps use) and the
- * prefill form 'prep' → 'scan' → 'post' (state-free work in parallel over tokens, then the
- * recurrence with the state on chip). A step runs one form or the other.
+ * The wkv of a layer has three forms: 'fused' (one kernel; single-token steps of few sequences),
+ * the prefill form 'prep' → 'scan' → 'post' (state-free work in parallel over tokens, then the
+ * recurrence with the state on chip); wide single-token steps use 'act' → GEMM → 'batch'
+ * (see WkvPath). A step runs one of these.
  */
-export type WkvVariant = 'fused' | 'prep' | 'scan' | 'post';
+export type WkvVariant = 'fused' | 'act' | 'batch' | 'prep' | 'scan' | 'post';
+
+/**
+ * How a step runs the wkv of each layer (one path per step; see chooseWkvPath):
+ * - 'fused': one kernel per (sequence, head) doing everything, the LoRA up-projections as dot
+ *   products — least work for one or a few sequences;
+ * - 'batched': single-token steps of many sequences: tanh/sigmoid on the LoRA hidden vectors
+ *   ('act'), the up-projections as one GEMM over all rows ('lora-up'), then per (sequence,
+ *   head) the elementwise rest and the state update ('batch');
+ * - 'prefill': steps where a sequence has several tokens: 'prep' → 'scan' → 'post'.
+ */
+export type WkvPath = 'fused' | 'batched' | 'prefill';
+
+const WKV_PATH: Record<WkvVariant, WkvPath> = {
+  fused: 'fused',
+  act: 'batched',
+  batch: 'batched',
+  prep: 'prefill',
+  scan: 'prefill',
+  post: 'prefill',
+};
+
+/**
+ * Sequences from which single-token steps take the batched path. Measured on the H100 (2.9B,
+ * bench/RESULTS.md): at 1 sequence the batched path's two extra dispatches per layer cost
+ * more than the fused kernel's LoRA chain (4.3 vs 2.8 ms profiled per step), at 8 and 16 both
+ * gave the same tok/s, at 128 the fused kernel's per-sequence re-reads of each head's LoRA rows
+ * took 10.5 ms against 4.8 ms for the batched path.
+ */
+export const WKV_BATCHED_MIN_SEQS = 16;
+
+/**
+ * The wkv path of a step of `rows` tokens from `seqs` sequences. `batchedOk`: every LoRA-up
+ * GEMM of the model can run tiled (K a multiple of 32; see matmul-jobs.ts).
+ */
+export function chooseWkvPath(
+  c: RwkvConfig,
+  rows: number,
+  seqs: number,
+  batchedOk: boolean,
+): WkvPath {
+  // The prefill and batched forms are written for head size 64; other sizes run the fused
+  // (generic) kernel, token by token within a sequence.
+  if (c.headSize !== 64) return 'fused';
+  if (rows > seqs) return 'prefill';
+  return seqs >= WKV_BATCHED_MIN_SEQS && batchedOk ? 'batched' : 'fused';
+}
 
 /**
  * Steps of one token (one sequence) take the 'single' form of a layer: LayerNorm + token-shift
@@ -38,7 +85,7 @@ export type WkvVariant = 'fused' | 'prep' | 'scan' | 'post';
  */
 export type StepForm = 'single' | 'multi';
 
-export type Dispatch = { label: string; form?: StepForm } & (
+export type Dispatch = { label: string; form?: StepForm; wkvPath?: WkvPath } & (
   | { kind: 'embed'; arena: number; params: Uint32Array }
   | { kind: 'lnMix'; layer: number; params: Uint32Array }
   | { kind: 'wkv'; variant: WkvVariant; layer: number; params: Uint32Array }
@@ -60,9 +107,15 @@ export function buildStepProgram(
   const epv = elementsPerVec(plan.format);
   const out: Dispatch[] = [];
   const u32 = (...v: number[]) => Uint32Array.from(v);
-  const matmul = (label: string, terms: MatmulTerm[], logits = false, form?: StepForm) => {
+  const matmul = (
+    label: string,
+    terms: MatmulTerm[],
+    logits = false,
+    form?: StepForm,
+    wkvPath?: WkvPath,
+  ) => {
     for (const job of buildMatmulDispatches(terms, epv)) {
-      out.push({ label, form, kind: 'matmul', job, logits });
+      out.push({ label, form, wkvPath, kind: 'matmul', job, logits });
     }
   };
   // The single-token form; `glue` is the LnParams block of kernels/matvec-ln.wgsl.
@@ -163,6 +216,7 @@ export function buildStepProgram(
     const up = [L.w2, L.a2, L.v2, L.g2];
     const upVec = up.map((m) => m?.kVec ?? 0);
     const upOff = up.map((m) => m?.parts[0].vecOffset ?? 0);
+    const hidAt = [act.hidW, act.hidA, act.hidV, act.hidG];
     const wkvParams = u32(
       C,
       l === 0 ? 1 : 0,
@@ -199,9 +253,27 @@ export function buildStepProgram(
       act.bonus,
       H,
     );
-    for (const variant of ['fused', 'prep', 'scan', 'post'] as const) {
-      out.push({ label: `wkv-${variant}`, kind: 'wkv', variant, layer: l, params: wkvParams });
-    }
+    const wkv = (variant: WkvVariant) =>
+      out.push({
+        label: `wkv-${variant}`,
+        wkvPath: WKV_PATH[variant],
+        kind: 'wkv',
+        variant,
+        layer: l,
+        params: wkvParams,
+      });
+    // Batched path: LoRA up-projections of all rows into planes 0–3 of `mix` (free once the
+    // projections have read it; wkv-batch reads them there as P.planes).
+    wkv('act');
+    const upTerms: MatmulTerm[] = [];
+    up.forEach((m, i) => {
+      if (!m || (i === 2 && l === 0)) return; // layer 0 has no value residual
+      const x = { xOff: act.hid + hidAt[i], xStride: act.hidStride };
+      upTerms.push({ m, ...x, yOff: mixPlane(i), yStride: C, op: OP_STORE, mSel: 0 });
+    });
+    matmul('lora-up', upTerms, false, undefined, 'batched');
+    wkv('batch');
+    for (const variant of ['fused', 'prep', 'scan', 'post'] as const) wkv(variant);
     const outTerms = [
       { m: L.wo, ...row(act.y), yOff: act.x, yStride: C, op: OP_ADD, mSel: 0 as const },
     ];

@@ -54,7 +54,13 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> wts: array<vec4<u32>>;
+//#if POOL4
+// Head-size-64 single-token kernels move state rows as vec4 (slot and wkv offsets are
+// multiples of 4 floats because C is a multiple of 8).
+@group(0) @binding(3) var<storage, read_write> pool: array<vec4<f32>>;
+//#else
 @group(0) @binding(3) var<storage, read_write> pool: array<f32>;
+//#endif
 @group(0) @binding(4) var<storage, read> rows: array<vec4<u32>>; // seqs: first row, count, slot
 @group(0) @binding(5) var<uniform> P: Params;
 

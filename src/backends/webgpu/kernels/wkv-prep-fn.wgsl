@@ -1,4 +1,5 @@
 //#include weights
+//#include wkv-prep-elem
 
 // LoRA up-projections Σ_k hid[h0 + k]·W[row][k] of [C][rank] matrices stored with `vecs` vec4
 // per row. Four weight loads are issued before their first use so their latencies overlap.
@@ -39,25 +40,10 @@ fn lora_up_part(w_off: u32, vecs: u32, row: u32, h0: u32, q0: u32, qs: u32) -> f
 const LORA_PARTS: u32 = WG / N;
 var<workgroup> lora_part: array<vec4<f32>, WG>;
 
-// Everything about channel c = h·N + j of one token that needs no state: LoRA up-projections,
-// decay, in-context rate, value residual, normalised kk, the modified k, and the head's bonus
-// sum Σ r·k·r_k. Contains barriers: call in uniform control flow. Needs var<workgroup> hid.
-struct Prep {
-  decay: f32,
-  kk: f32,
-  kka: f32,
-  k: f32,
-  v: f32,
-  r: f32,
-  g: f32,
-  bonus: f32,
-}
-
+// Everything about channel c = h·N + j of one token that needs no state (see wkv-prep-elem),
+// with the LoRA up-projections done here as dot products over `hid`. Contains barriers: call
+// in uniform control flow. Needs var<workgroup> hid.
 fn prep_channel(row: u32, h: u32, j: u32, sg_lane: u32) -> Prep {
-  // Workgroups wider than the head: invocations past N compute a copy of channel N − 1 and
-  // contribute nothing to the head's sums.
-  let in_head = j < N;
-  let c = h * N + min(j, N - 1u);
   // Offsets of the four hidden vectors in `hid`, each padded to whole vec4<u32> of weights.
   let hw0 = 0u;
   let ha0 = P.w2_vec * EPV;
@@ -94,35 +80,8 @@ fn prep_channel(row: u32, h: u32, j: u32, sg_lane: u32) -> Prep {
   for (var p = 0u; p < LORA_PARTS; p++) {
     lora += lora_part[p * N + min(j, N - 1u)];
   }
-  let xo = row * P.c + c;
-  let decay = exp(-DECAY_SCALE * sigmoid(params[P.w0 + c] + lora.x));
-  let a = sigmoid(params[P.a0 + c] + lora.y);
-  let g = lora.w;
-  var v = act[P.v_off + xo];
-  if (P.layer0 == 1u) {
-    if (in_head) {
-      act[P.vfirst_off + xo] = v;
-    }
-  } else {
-    let mixv = sigmoid(params[P.v0 + c] + lora.z);
-    v += (act[P.vfirst_off + xo] - v) * mixv;
-  }
-  let k_raw = act[P.k_off + xo];
-  let r = act[P.r_off + xo];
-  let kk_raw = k_raw * params[P.k_k + c];
-  let k = k_raw * (1.0 + (a - 1.0) * params[P.k_a + c]);
-  let sums = wg_sum2(select(vec2<f32>(0.0), vec2<f32>(kk_raw * kk_raw, r * k * params[P.r_k + c]), in_head), j, sg_lane);
-  let kk = kk_raw / max(sqrt(sums.x), 1e-12);
-  let bonus = sums.y;
-  var out: Prep;
-  out.decay = decay;
-  out.kk = kk;
-  out.kka = kk * a;
-  out.k = k;
-  out.v = v;
-  out.r = r;
-  out.g = g;
-  out.bonus = bonus;
+  let terms = prep_terms(row, h, j, lora);
+  let out = prep_close(terms, wg_sum2(prep_sum_in(terms, j), j, sg_lane));
   workgroupBarrier(); // hid and lora_part are reused by the next call
   return out;
 }
