@@ -3,7 +3,7 @@
 //   decode: batch-1 tok/s (tokens fed back on the GPU, steps submitted ahead, and with a CPU
 //   round trip per token; timed after 0.5 s of warm-up decoding, the first run also reported), its ratio to the bandwidth floor (weight bytes read per token ÷ the
 //   --bandwidth, default 3.0 TB/s for the H100), throughput at each --batches size, prefill
-//   tok/s at each --prefill length.
+//   tok/s at each --prefill length (best of two timed runs after an untimed one).
 //   node --import tsx bench/gpu.ts --sizes 0.1B,2.9B --batches 1,8,32,128 --prefill 512,4096
 import { parseArgs } from 'node:util';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
@@ -175,11 +175,16 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
   for (const T of list(args.prefill)) {
     const tokens = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);
     const slot = sessions.open();
-    await sessions.step([{ slot, tokens: tokens.slice(0, Math.min(T, 64)) }], { topK: 1 }); // warm-up
-    await sessions.write(slot, be.createState());
-    const t = now();
-    await sessions.step([{ slot, tokens }], { topK: 1 });
-    prefill[`T${T}`] = T / ((now() - t) / 1000);
+    // The whole prompt once untimed: its chunk shapes compile their own GEMM pipelines (for the
+    // 0.1B model at T = 512 the compile alone took longer than the prefill), and clocks ramp.
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      await sessions.write(slot, be.createState());
+      const t = now();
+      await sessions.step([{ slot, tokens }], { topK: 1 });
+      if (run > 0) best = Math.min(best, now() - t);
+    }
+    prefill[`T${T}`] = T / (best / 1000);
     sessions.close(slot);
   }
   out.prefillTokS = prefill;
