@@ -6,7 +6,6 @@
 // the pick equals the CPU's argmax (lowest id on ties) whatever the chunking. With FEEDBACK,
 // the pick also becomes the row's input token of the next step.
 const WG: u32 = 256u;
-const NONE: u32 = 0xffffffffu;
 
 struct Params {
   vocab: u32,
@@ -22,27 +21,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> rows: array<vec4<u32>>;
 @group(0) @binding(4) var<uniform> P: Params;
 
-var<workgroup> best_v: array<f32, WG>;
-var<workgroup> best_i: array<u32, WG>;
-
-// (v, i) ranks before (w, j); an entry with index NONE ranks after everything.
-fn before(v: f32, i: u32, w: f32, j: u32) -> bool {
-  return i != NONE && (j == NONE || v > w || (v == w && i < j));
-}
-
-// Tree reduction of every invocation's candidate; the winner ends in slot 0.
-fn reduce_workgroup(lid: u32, v: f32, i: u32) {
-  best_v[lid] = v;
-  best_i[lid] = i;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s && before(best_v[lid + s], best_i[lid + s], best_v[lid], best_i[lid])) {
-      best_v[lid] = best_v[lid + s];
-      best_i[lid] = best_i[lid + s];
-    }
-    workgroupBarrier();
-  }
-}
+//#include rank-order
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -17,15 +17,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> rows: array<vec4<u32>>;
 @group(0) @binding(3) var<uniform> P: Params;
 
-var<workgroup> best_v: array<f32, WG>;
-var<workgroup> best_i: array<u32, WG>;
-
-const NONE: u32 = 0xffffffffu;
-
-// (v, i) ranks before (w, j); an entry with index NONE ranks after everything.
-fn before(v: f32, i: u32, w: f32, j: u32) -> bool {
-  return i != NONE && (j == NONE || v > w || (v == w && i < j));
-}
+//#include rank-order
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -43,16 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         bi = t;
       }
     }
-    best_v[lid] = bv;
-    best_i[lid] = bi;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s / 2u) {
-      if (lid < s && before(best_v[lid + s], best_i[lid + s], best_v[lid], best_i[lid])) {
-        best_v[lid] = best_v[lid + s];
-        best_i[lid] = best_i[lid + s];
-      }
-      workgroupBarrier();
-    }
+    reduce_workgroup(lid, bv, bi);
     prev_v = best_v[0];
     prev_i = best_i[0];
     if (lid == 0u) {
