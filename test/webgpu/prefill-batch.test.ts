@@ -40,6 +40,31 @@ describe('WebGPU prefill and batched decode', () => {
     }
   });
 
+  it('batches of 3 and 8 sessions (matvec with 2 output rows per thread) equal separate runs', async () => {
+    const g = await tinyA(64);
+    for (const n of [3, 8]) {
+      // Session i feeds prompt[i + s] at step s: every row of the batch has its own input.
+      const inputs = Array.from({ length: n }, (_, i) => prompt.slice(i, i + 3));
+      const batched = inputs.map(() => g.createState());
+      let rows: Float32Array[] = [];
+      for (let s = 0; s < 3; s++) {
+        rows = await g.forwardBatch(
+          batched,
+          inputs.map((p) => p[s]),
+        );
+      }
+      for (let i = 0; i < n; i++) {
+        const alone = g.createState();
+        let logits: Float32Array = new Float32Array();
+        for (const t of inputs[i]) logits = await g.forward(alone, [t]);
+        assert.ok(relDiff(rows[i], logits) <= 1e-4, `batch ${n}, session ${i}: logits`);
+        await Promise.all([alone.sync(), batched[i].sync()]);
+        assert.ok(relDiff(batched[i].data, alone.data) <= 1e-4, `batch ${n}, session ${i}: state`);
+      }
+    }
+    await g.dispose();
+  });
+
   it('batched decode of 5 different prompts equals 5 separate runs, sessions joining and leaving', async () => {
     const g = await tinyA(64);
     const prompts = [

@@ -1,6 +1,8 @@
 // Which pipeline and how many workgroups each dispatch of a step uses, given the step's rows.
 import type { RwkvConfig } from '../../model/config.js';
 import { chooseGemmPlan, gemmPasses, jobSegments, type GemmPass } from './gemm-shape.js';
+import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
+import { matvecDefines } from './matvec-source.js';
 import type { Pipelines } from './pipelines.js';
 import type { Defines } from './shader-source.js';
 import type { Dispatch } from './step-program.js';
@@ -8,6 +10,12 @@ import type { Dispatch } from './step-program.js';
 /** Largest M served by the matvec kernel (a weight read once feeds up to MR rows). */
 export const MATVEC_MAX_ROWS = 8;
 const MATVEC_LANES = 32;
+/**
+ * Output rows per thread of matvec.wgsl at 3..8 input rows: each loaded input vector feeds this
+ * many rows. Measured on the H100 (bench/RESULTS.md): 2 beat 1 and 4 at batch 4 and 8; at
+ * batch 2 one row per thread was as fast or faster.
+ */
+const MATVEC_R = 2;
 
 /** What the tiled matmul needs beyond the dispatch: split-K scratch and the device limit. */
 export interface GemmEnv {
@@ -89,9 +97,28 @@ export function singleGemvDefines(config: RwkvConfig, shape: SingleGemvShape): D
   };
 }
 
+/**
+ * Lanes per output row of matvec.wgsl: MATVEC_LANES, or fewer when the shortest row of the job
+ * has fewer 16-byte loads (tiny models: K = 64 in bf16 is 8 loads, so 24 of 32 lanes would idle
+ * and the 65,536-row head would take 8,192 workgroups — seconds per token in a software
+ * WebGPU). At least 4, so a workgroup's 256 / LANES rows never cross a 64-row segment boundary.
+ */
+export function matvecLanes(job: MatmulDispatch): number {
+  let minKVec = Infinity;
+  for (let i = 2; i < job.table.length; i += SEG_U32) minKVec = Math.min(minKVec, job.table[i]!);
+  let lanes = MATVEC_LANES;
+  while (lanes > 4 && lanes > minKVec) lanes /= 2;
+  return lanes;
+}
+
+/** Output rows per thread of matvec.wgsl for M input rows (a workgroup covers ≤ 64 rows). */
+function matvecR(job: MatmulDispatch, m: number): number {
+  return m <= 2 ? 1 : Math.min(MATVEC_R, (64 * matvecLanes(job)) / 256);
+}
+
 /** Rows per workgroup of matvec.wgsl. */
-function matvecRows(): number {
-  return 256 / MATVEC_LANES;
+function matvecRows(job: MatmulDispatch, m: number): number {
+  return (256 / matvecLanes(job)) * matvecR(job, m);
 }
 
 async function dispatchPipeline(
@@ -133,8 +160,7 @@ async function dispatchPipeline(
         return P.get('matvec-ln', 'matmulLn', singleGemvDefines(config, shape));
       }
       return P.get('matvec', 'matmulLn', {
-        LANES: MATVEC_LANES,
-        MR: 1,
+        ...matvecDefines({ lanes: matvecLanes(d.job), mr: 1, r: 1 }),
         TO_LOGITS: false,
         COPY: true,
         C4: config.nEmbd / 4,
@@ -143,12 +169,11 @@ async function dispatchPipeline(
       const m = d.logits ? logitRows : rows;
       const layout = d.logits ? 'matmulLogits' : 'matmul';
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
-        const mr = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
+        const mr = Math.max(1, m);
         if (mr > MATVEC_MAX_ROWS)
           throw new Error(`matmul with K not a multiple of 32 needs ≤ ${MATVEC_MAX_ROWS} rows`);
         return P.get('matvec', layout, {
-          LANES: MATVEC_LANES,
-          MR: mr,
+          ...matvecDefines({ lanes: matvecLanes(d.job), mr, r: matvecR(d.job, mr) }),
           TO_LOGITS: d.logits,
           COPY: false,
         });
@@ -179,13 +204,13 @@ function dispatchGrid(
       if (d.variant === 'scan') return [seqs, H, config.headSize / 16];
       return [rows, H, 1];
     case 'lnMatvec': {
-      const per = d.ln ? singleGemvShape(config).rpw : matvecRows();
+      const per = d.ln ? singleGemvShape(config).rpw : matvecRows(d.job, 1);
       return [d.job.paddedRows / per, 1, 1];
     }
     case 'matmul': {
       const m = d.logits ? logitRows : rows;
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
-        return [d.job.paddedRows / matvecRows(), 1, 1];
+        return [d.job.paddedRows / matvecRows(d.job, Math.max(1, m)), 1, 1];
       }
       throw new Error('tiled matmuls are planned by dispatchPasses');
     }
