@@ -55,6 +55,8 @@ describe('WebGPU batched single-token wkv', () => {
       );
       assert.ok(g.runner.lastLabels.includes('wkv-batch'), `step ${t}: batched wkv not used`);
       assert.ok(!g.runner.lastLabels.includes('wkv-fused'), `step ${t}: fused wkv used`);
+      // ffn.value (K = 512) runs split-K here; layer 1's ln-mix adds its partials.
+      assert.ok(g.runner.lastLabels.includes('ln-mix+sum'), `step ${t}: partials not fused`);
     }
     await Promise.all(states.map((s) => s.sync()));
     return { rows, states };

@@ -2,6 +2,7 @@
 import type { RwkvConfig } from '../../model/config.js';
 import { chooseGemmPlan, gemmPasses, jobSegments, type GemmPass } from './gemm-shape.js';
 import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
+import { PREFETCH_WORKGROUPS } from './l2-prefetch.js';
 import { matvecDefines } from './matvec-source.js';
 import type { Pipelines } from './pipelines.js';
 import type { Defines } from './shader-source.js';
@@ -41,11 +42,31 @@ export async function dispatchPasses(
   if (d.kind === 'matmul') {
     const m = d.logits ? logitRows : rows;
     if (m > MATVEC_MAX_ROWS && d.job.tileableK) {
-      const plan = chooseGemmPlan(m, rows, jobSegments(d.job, env.epv), d.job.paddedRows, {
-        maxWorkgroupStorage: env.maxWorkgroupStorage,
-        scratchFloats: env.scratchFloats,
-      });
-      return gemmPasses(P, d.job, m, d.logits, plan, env.scratch);
+      const passes = await gemmPasses(
+        P,
+        d.job,
+        m,
+        d.logits,
+        gemmPlan(d.job, m, rows, env),
+        env.scratch,
+      );
+      // The next ln-mix adds the partials (residualSplits): only the partials pass here.
+      return residualSplits(d, rows, seqs, env) > 1 ? passes.slice(0, 1) : passes;
+    }
+  }
+  if (d.kind === 'lnMix' && d.partials) {
+    const splits = residualSplits({ job: d.partials, deferReduce: true }, rows, seqs, env);
+    if (splits > 1) {
+      const defs = {
+        PER: lnPer(config),
+        ADD_PARTIALS: true,
+        SPLITS: splits,
+        SCRATCH: env.scratch / 4,
+        PADDED: d.partials.paddedRows,
+      };
+      return [
+        { pipeline: await P.get('ln-mix', 'lnMix', defs), grid: [rows, 1, 1], suffix: '+sum' },
+      ];
     }
   }
   return [
@@ -55,6 +76,28 @@ export async function dispatchPasses(
       suffix: '',
     },
   ];
+}
+
+function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: GemmEnv) {
+  return chooseGemmPlan(m, rows, jobSegments(job, env.epv), job.paddedRows, {
+    maxWorkgroupStorage: env.maxWorkgroupStorage,
+    scratchFloats: env.scratchFloats,
+  });
+}
+
+/**
+ * Splits of a residual GEMM (att.output, ffn.value) whose sum the next ln-mix adds instead of
+ * a reduce pass; 0 when it keeps its own. Only decode steps (one token per sequence: the fused
+ * ln-mix writes the whole row of x it reads, and no other row's workgroup reads it).
+ */
+function residualSplits(
+  d: { job: MatmulDispatch; deferReduce?: boolean },
+  rows: number,
+  seqs: number,
+  env: GemmEnv,
+): number {
+  if (!d.deferReduce || rows !== seqs || rows <= MATVEC_MAX_ROWS || !d.job.tileableK) return 0;
+  return gemmPlan(d.job, rows, rows, env).splits;
 }
 
 /** vec4 of a row of C floats per invocation of a 256-wide LayerNorm workgroup. */
@@ -79,9 +122,13 @@ export interface SingleGemvShape {
  * time-mix projections and ffn.key together at both widths; four rows in flight beat two at
  * C = 4096 (−9 %), two beat four at C = 2560 (−3 %).
  */
-export function singleGemvShape(config: RwkvConfig): SingleGemvShape {
-  // K = C for every matrix these dispatches read.
-  return { rpw: 64, r: config.nEmbd >= 4096 ? 4 : 2, u: 4 };
+export function singleGemvShape(config: RwkvConfig, label = ''): SingleGemvShape {
+  // K = C for every matrix these dispatches read. A later sweep on 2.9B (bench/RESULTS.md,
+  // fifth pass) found the time-mix projections faster with 32 rows per workgroup (260
+  // workgroups, two per SM of 132, instead of 130: 35.3 → 32.9 µs per layer in the profile)
+  // while ffn.key stayed best at 64; C = 4096 keeps the first sweep's choice.
+  const rpw = label === 'proj' && config.nEmbd < 4096 ? 32 : 64;
+  return { rpw, r: config.nEmbd >= 4096 ? 4 : 2, u: 4 };
 }
 
 /** Defines of kernels/matvec-ln.wgsl for a work split (tests and benchmarks try others). */
@@ -104,11 +151,31 @@ export function singleGemvDefines(config: RwkvConfig, shape: SingleGemvShape): D
  * WebGPU). At least 4, so a workgroup's 256 / LANES rows never cross a 64-row segment boundary.
  */
 export function matvecLanes(job: MatmulDispatch): number {
-  let minKVec = Infinity;
-  for (let i = 2; i < job.table.length; i += SEG_U32) minKVec = Math.min(minKVec, job.table[i]!);
+  const shortest = minKVec(job);
   let lanes = MATVEC_LANES;
-  while (lanes > 4 && lanes > minKVec) lanes /= 2;
+  while (lanes > 4 && lanes > shortest) lanes /= 2;
   return lanes;
+}
+
+/** 16-byte loads in the shortest row of a job. */
+function minKVec(job: MatmulDispatch): number {
+  let min = Infinity;
+  for (let i = 2; i < job.table.length; i += SEG_U32) min = Math.min(min, job.table[i]!);
+  return min;
+}
+
+/**
+ * Lanes per row and rows per thread of the single-token `out` and `ffn.value` GEMVs (matvec.wgsl
+ * with COPY). With rows of at least 4 loads per lane at 64 lanes: 64 lanes, and for ffn.value 2
+ * rows per thread (each loaded input vector of its long K feeds both); else matvecLanes and 1.
+ * Measured on the H100 (2.9B, µs per layer in the profile): ffn.value 35.9 (32 lanes, 320
+ * workgroups for 132 SMs) → 33.1 (64 lanes, 640 workgroups) → 32.6 (64 lanes × 2 rows);
+ * `out` 18.8 → 18.4 with 64 lanes; 128 lanes, or 32 lanes × 2 rows, were slower.
+ */
+function singleMatvecShape(d: Dispatch & { kind: 'lnMatvec' }): { lanes: number; r: number } {
+  const lanes = matvecLanes(d.job);
+  if (lanes < MATVEC_LANES || minKVec(d.job) < 4 * 2 * MATVEC_LANES) return { lanes, r: 1 };
+  return { lanes: 2 * MATVEC_LANES, r: d.label === 'ffn-value' ? 2 : 1 };
 }
 
 /** Output rows per thread of matvec.wgsl for M input rows (a workgroup covers ≤ 64 rows). */
@@ -133,7 +200,7 @@ async function dispatchPipeline(
     case 'embed':
       return P.get('embed', 'embed', { PER: lnPer(config) });
     case 'lnMix':
-      return P.get('ln-mix', 'lnMix', { PER: lnPer(config) });
+      return P.get('ln-mix', 'lnMix', { PER: lnPer(config), ADD_PARTIALS: false });
     case 'lnRows':
       return P.get('ln-rows', 'lnRows', { PER: lnPer(config) });
     case 'wkv': {
@@ -146,8 +213,6 @@ async function dispatchPipeline(
           return config.headSize === 64
             ? P.get('wkv-decode', 'wkv', vec)
             : P.get('wkv', 'wkv', defs);
-        case 'act':
-          return P.get('wkv-lora-act', 'wkv', defs);
         case 'batch':
           return P.get('wkv-batch', 'wkv', vec);
         default:
@@ -156,11 +221,11 @@ async function dispatchPipeline(
     }
     case 'lnMatvec':
       if (d.ln) {
-        const shape = singleGemvShape(config);
+        const shape = singleGemvShape(config, d.label);
         return P.get('matvec-ln', 'matmulLn', singleGemvDefines(config, shape));
       }
       return P.get('matvec', 'matmulLn', {
-        ...matvecDefines({ lanes: matvecLanes(d.job), mr: 1, r: 1 }),
+        ...matvecDefines({ ...singleMatvecShape(d), mr: 1 }),
         TO_LOGITS: false,
         COPY: true,
         C4: config.nEmbd / 4,
@@ -199,12 +264,15 @@ function dispatchGrid(
     case 'lnRows':
       return [logitRows, 1, 1];
     case 'wkv':
+      // One sequence on the head-size-64 kernel: extra workgroups read ahead into L2.
+      if (d.variant === 'fused' && seqs === 1 && config.headSize === 64)
+        return [1, H + PREFETCH_WORKGROUPS, 1];
       if (d.variant === 'fused' || d.variant === 'batch') return [seqs, H, 1];
-      if (d.variant === 'act') return [rows, 1, 1];
       if (d.variant === 'scan') return [seqs, H, config.headSize / 16];
       return [rows, H, 1];
     case 'lnMatvec': {
-      const per = d.ln ? singleGemvShape(config).rpw : matvecRows(d.job, 1);
+      const single = singleMatvecShape(d);
+      const per = d.ln ? singleGemvShape(config, d.label).rpw : (256 / single.lanes) * single.r;
       return [d.job.paddedRows / per, 1, 1];
     }
     case 'matmul': {

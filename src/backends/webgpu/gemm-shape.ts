@@ -120,6 +120,12 @@ export function chooseGemmPlan(
   return best;
 }
 
+/** Whether a segment of the dispatch applies an activation to X (MatmulTerm.xAct). */
+function hasXAct(job: MatmulDispatch): boolean {
+  for (let i = 0; i < job.table.length; i += SEG_U32) if (job.table[i + 11] !== 0) return true;
+  return false;
+}
+
 /** Pipelines and grids of a tiled matmul of `m` rows under `plan`. */
 export async function gemmPasses(
   P: Pipelines,
@@ -151,6 +157,7 @@ export async function gemmPasses(
         WIDE_N: tile.tn === 8,
         SCRATCH: scratch,
         TO_LOGITS: logits,
+        X_ACT: hasXAct(job),
       }),
       grid: [nTiles, Math.ceil(m / tileRows(tile)), splits],
       suffix: '',

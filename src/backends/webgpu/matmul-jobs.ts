@@ -10,6 +10,11 @@ export const OP_STORE = 0;
 export const OP_ADD = 1;
 export const OP_RELU_SQ = 2;
 
+/** Activations the tiled kernel can apply to X as it reads it (MatmulTerm.xAct). */
+export const X_AS_IS = 0;
+export const X_TANH = 1;
+export const X_SIGMOID = 2;
+
 export interface MatmulTerm {
   m: PlacedMatrix;
   /** float offsets/strides in the activation buffer (or logits buffer for y of the head) */
@@ -22,6 +27,11 @@ export interface MatmulTerm {
   mSel: 0 | 1;
   /** matvec-ln only: params offset of the mix vector μ applied to the normalised input */
   mix?: number;
+  /**
+   * matmul-tiled only: X_TANH / X_SIGMOID applied to each X element as it is read (the batched
+   * wkv's LoRA up-projections take tanh / sigmoid of their hidden vectors this way).
+   */
+  xAct?: number;
 }
 
 export interface MatmulDispatch {
@@ -51,7 +61,7 @@ export function buildMatmulDispatches(terms: MatmulTerm[], epv: number): MatmulD
         t.op,
         t.mSel,
         t.mix ?? 0,
-        0,
+        t.xAct ?? X_AS_IS,
       ];
       const list = byArena.get(part.arena) ?? [];
       list.push(seg);

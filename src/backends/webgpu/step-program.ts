@@ -7,9 +7,13 @@ import {
   OP_ADD,
   OP_RELU_SQ,
   OP_STORE,
+  X_AS_IS,
+  X_SIGMOID,
+  X_TANH,
   type MatmulDispatch,
   type MatmulTerm,
 } from './matmul-jobs.js';
+import { l2Prefetch, PREFETCH_MAGIC } from './l2-prefetch.js';
 import { elementsPerVec, GLOBAL_VECTORS, paramOffset, type WeightPlan } from './weight-layout.js';
 
 /** Where the step's metadata lives in the `rows` buffer (vec4<u32> units). */
@@ -27,25 +31,24 @@ export function metaLayout(maxRows: number): MetaLayout {
 /**
  * The wkv of a layer has three forms: 'fused' (one kernel; single-token steps of few sequences),
  * the prefill form 'prep' → 'scan' → 'post' (state-free work in parallel over tokens, then the
- * recurrence with the state on chip); wide single-token steps use 'act' → GEMM → 'batch'
+ * recurrence with the state on chip); wide single-token steps use 'lora-up' (a GEMM) → 'batch'
  * (see WkvPath). A step runs one of these.
  */
-export type WkvVariant = 'fused' | 'act' | 'batch' | 'prep' | 'scan' | 'post';
+export type WkvVariant = 'fused' | 'batch' | 'prep' | 'scan' | 'post';
 
 /**
  * How a step runs the wkv of each layer (one path per step; see chooseWkvPath):
  * - 'fused': one kernel per (sequence, head) doing everything, the LoRA up-projections as dot
  *   products — least work for one or a few sequences;
- * - 'batched': single-token steps of many sequences: tanh/sigmoid on the LoRA hidden vectors
- *   ('act'), the up-projections as one GEMM over all rows ('lora-up'), then per (sequence,
- *   head) the elementwise rest and the state update ('batch');
+ * - 'batched': single-token steps of many sequences: the LoRA up-projections as one GEMM over
+ *   all rows ('lora-up', tanh/sigmoid of the hidden vectors applied as it reads them), then per
+ *   (sequence, head) the elementwise rest and the state update ('batch');
  * - 'prefill': steps where a sequence has several tokens: 'prep' → 'scan' → 'post'.
  */
 export type WkvPath = 'fused' | 'batched' | 'prefill';
 
 const WKV_PATH: Record<WkvVariant, WkvPath> = {
   fused: 'fused',
-  act: 'batched',
   batch: 'batched',
   prep: 'prefill',
   scan: 'prefill',
@@ -87,10 +90,12 @@ export type StepForm = 'single' | 'multi';
 
 export type Dispatch = { label: string; form?: StepForm; wkvPath?: WkvPath } & (
   | { kind: 'embed'; arena: number; params: Uint32Array }
-  | { kind: 'lnMix'; layer: number; params: Uint32Array }
+  /** partials: the split-K residual GEMM just before, whose sum this kernel adds (decode). */
+  | { kind: 'lnMix'; layer: number; params: Uint32Array; partials?: MatmulDispatch }
   | { kind: 'wkv'; variant: WkvVariant; layer: number; params: Uint32Array }
   | { kind: 'lnRows'; params: Uint32Array }
-  | { kind: 'matmul'; job: MatmulDispatch; logits: boolean }
+  /** deferReduce: in decode steps the next ln-mix adds the split-K partials. */
+  | { kind: 'matmul'; job: MatmulDispatch; logits: boolean; deferReduce?: boolean }
   /** ln: build the input from LN + mix (else: copy the scratch plane into the shift) */
   | { kind: 'lnMatvec'; layer: number; job: MatmulDispatch; params: Uint32Array; ln: boolean }
 );
@@ -149,6 +154,19 @@ export function buildStepProgram(
     });
   }
 
+  // The residual GEMM (att.output, ffn.value) just pushed, if it is one dispatch: the next
+  // ln-mix takes over its split-K reduce in decode steps (the last ffn.value keeps its own).
+  let residual: (Dispatch & { kind: 'matmul' }) | undefined;
+  const lastMatmul = (n: number) => {
+    const tail = out.slice(n);
+    return tail.length === 1 && tail[0].kind === 'matmul' ? tail[0] : undefined;
+  };
+  const takeResidual = (): MatmulDispatch | undefined => {
+    const d = residual;
+    residual = undefined;
+    if (d) d.deferReduce = true;
+    return d?.job;
+  };
   const slotStride = 2 * C + H * N * N;
   for (let l = 0; l < c.nLayer; l++) {
     const L = plan.layers[l];
@@ -160,6 +178,7 @@ export function buildStepProgram(
       form: 'multi',
       kind: 'lnMix',
       layer: l,
+      partials: takeResidual(),
       params: u32(
         act.x,
         act.mix,
@@ -252,6 +271,9 @@ export function buildStepProgram(
       act.plane,
       act.bonus,
       H,
+      ...l2Prefetch(plan, l),
+      act.scratch,
+      PREFETCH_MAGIC,
     );
     const wkv = (variant: WkvVariant) =>
       out.push({
@@ -263,13 +285,22 @@ export function buildStepProgram(
         params: wkvParams,
       });
     // Batched path: LoRA up-projections of all rows into planes 0–3 of `mix` (free once the
-    // projections have read it; wkv-batch reads them there as P.planes).
-    wkv('act');
+    // projections have read it; wkv-batch reads them there as P.planes), tanh of the decay and
+    // sigmoid of the gate hidden vectors applied by the GEMM as it reads them.
+    const upAct = [X_TANH, X_AS_IS, X_AS_IS, X_SIGMOID];
     const upTerms: MatmulTerm[] = [];
     up.forEach((m, i) => {
       if (!m || (i === 2 && l === 0)) return; // layer 0 has no value residual
       const x = { xOff: act.hid + hidAt[i], xStride: act.hidStride };
-      upTerms.push({ m, ...x, yOff: mixPlane(i), yStride: C, op: OP_STORE, mSel: 0 });
+      upTerms.push({
+        m,
+        ...x,
+        yOff: mixPlane(i),
+        yStride: C,
+        op: OP_STORE,
+        mSel: 0,
+        xAct: upAct[i],
+      });
     });
     matmul('lora-up', upTerms, false, undefined, 'batched');
     wkv('batch');
@@ -277,7 +308,9 @@ export function buildStepProgram(
     const outTerms = [
       { m: L.wo, ...row(act.y), yOff: act.x, yStride: C, op: OP_ADD, mSel: 0 as const },
     ];
+    const outAt = out.length;
     matmul('out', outTerms, false, 'multi');
+    residual = lastMatmul(outAt);
     lnMatvec('out', l, outTerms, false, attGlue);
 
     // Channel mix: LN2 + one mix (shift at the end of the slot).
@@ -286,6 +319,7 @@ export function buildStepProgram(
       form: 'multi',
       kind: 'lnMix',
       layer: l,
+      partials: takeResidual(),
       params: u32(
         act.x,
         act.ffnIn,
@@ -323,7 +357,9 @@ export function buildStepProgram(
       },
     ];
     matmul('ffn-key', keyTerms, false, 'multi');
+    const valueAt = out.length;
     matmul('ffn-value', valueTerms, false, 'multi');
+    residual = lastMatmul(valueAt);
     // Single form: `ffnIn` is the scratch for LN2(x) until `ffn-value` saves it as the shift.
     const ffnGlue = [
       act.x,

@@ -5,6 +5,10 @@
 // as independent vec4s so the loads overlap) and writes 1024 channels. The first row of each
 // sequence also stores LN(x[last row]) as the new shift, so the state is read and written by
 // the workgroups of one row only (no race between the rows of a prefill chunk).
+// ADD_PARTIALS (decode steps, one token per sequence, after a split-K residual GEMM: att.output
+// or ffn.value): first x[row] += the GEMM's partial sums, added here in split order as
+// kernels/matmul-reduce.wgsl would (same order, same floats), which saves that pass. One
+// workgroup per row then, as it writes the whole row of x it reads.
 //#if SUBGROUPS
 enable subgroups;
 //#endif
@@ -36,6 +40,42 @@ struct Params {
 
 //#include layer-norm
 
+//#if ADD_PARTIALS
+const SPLITS: u32 = {{SPLITS}}u;
+const SCRATCH: u32 = {{SCRATCH}}u; // vec4 index of the partials, [split][row][PADDED]
+const PADDED: u32 = {{PADDED}}u; // padded output rows of the GEMM
+
+// x[r] + Σ_s partial_s[r], the vec4 k = lid + e·WG in v[e]; also stored to x.
+fn add_partials(r: u32, m_rows: u32, lid: u32) -> array<vec4<f32>, PER> {
+  let base = (P.x_off + r * P.c) / 4u;
+  let n4 = P.c / 4u;
+  var v: array<vec4<f32>, PER>;
+  for (var e = 0u; e < PER; e++) {
+    let k = min(lid + e * WG, n4 - 1u);
+    var s = act[SCRATCH + r * (PADDED / 4u) + k];
+    for (var j = 1u; j < SPLITS; j++) {
+      s += act[SCRATCH + (j * m_rows + r) * (PADDED / 4u) + k];
+    }
+    v[e] = s + act[base + k];
+  }
+  for (var e = 0u; e < PER; e++) {
+    if (lid + e * WG < n4) {
+      act[base + lid + e * WG] = v[e];
+    }
+  }
+  return v;
+}
+//#endif
+
+// The NMIX mixed inputs of row r at vec4 k.
+fn write_mixes(r: u32, k: u32, xx: vec4<f32>, prev: vec4<f32>) {
+  let d = prev - xx;
+  let c4 = P.c / 4u;
+  for (var m = 0u; m < P.n_mix; m++) {
+    act[(P.out_off + m * P.out_plane) / 4u + r * c4 + k] = xx + d * params[P.mix / 4u + m * c4 + k];
+  }
+}
+
 // mean and 1/std of row r
 fn row_stats(r: u32, lid: u32, sg_lane: u32) -> vec2<f32> {
   let base = (P.x_off + r * P.c) / 4u;
@@ -55,6 +95,7 @@ fn ln_at(r: u32, k: u32, st: vec2<f32>) -> vec4<f32> {
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
+  @builtin(num_workgroups) nwg: vec3<u32>,
 //#if SUBGROUPS
   @builtin(subgroup_invocation_id) sg_lane: u32,
 //#endif
@@ -65,6 +106,21 @@ fn main(
 //#endif
   let r = wid.x;
   let info = rows[r];
+//#if ADD_PARTIALS
+  // Row r is its sequence's only token: the shift is read and replaced by LN(x[r]).
+  var xv = add_partials(r, nwg.x, lid);
+  let stats = ln_stats(&xv, P.c / 4u, lid, sg_lane);
+  for (var e = 0u; e < PER; e++) {
+    let kk = lid + e * WG;
+    if (kk < P.c / 4u) {
+      let x_n = ln_apply(xv[e], stats, params[P.ln_w / 4u + kk], params[P.ln_b / 4u + kk]);
+      let at = (info.y * P.slot_stride + P.shift_off) / 4u + kk;
+      let prev_n = pool[at];
+      pool[at] = x_n;
+      write_mixes(r, kk, x_n, prev_n);
+    }
+  }
+//#else
   let first = info.z == r;
   let last = info.w;
   let st = row_stats(r, lid, sg_lane);
@@ -90,9 +146,6 @@ fn main(
   } else {
     prev = ln_at(r - 1u, k, st_prev);
   }
-  let d = prev - xx;
-  let c4 = P.c / 4u;
-  for (var m = 0u; m < P.n_mix; m++) {
-    act[(P.out_off + m * P.out_plane) / 4u + r * c4 + k] = xx + d * params[P.mix / 4u + m * c4 + k];
-  }
+  write_mixes(r, k, xx, prev);
+//#endif
 }

@@ -16,7 +16,7 @@ struct Seg {
   op: u32,         // 0: store, 1: add (residual), 2: store relu(v)²
   m_sel: u32,      // 0: the step's rows, 1: the step's logit rows
   mix: u32,        // matvec-ln: params offset of the segment's mix vector μ
-  _p1: u32,
+  x_act: u32,      // matmul-tiled: activation applied to X as read (0 none, 1 tanh, 2 sigmoid)
 }
 
 struct Step {

@@ -29,6 +29,7 @@ const SCRATCH: u32 = {{SCRATCH}}u;
 
 //#include matmul-common
 //#include weights
+//#include math
 
 var<workgroup> xs: array<vec4<f32>, BK * SM / 4u>; // [k][m]
 var<workgroup> ws: array<vec4<f32>, BK * SN / 4u>; // [k][n]
@@ -38,6 +39,19 @@ var<workgroup> ws: array<vec4<f32>, BK * SN / 4u>; // [k][n]
 const WV: u32 = BK / EPV;
 const XL: u32 = (BM * 4u + WG - 1u) / WG;
 const WL: u32 = (BN * WV + WG - 1u) / WG;
+
+/// X as the segment reads it: as stored, or through tanh / sigmoid (Seg.x_act; the batched wkv's
+/// LoRA up-projections, whose hidden vectors nothing else reads, so no separate pass applies
+/// it). Compiled in (X_ACT) only for dispatches that have such a segment.
+fn x_in(v: vec4<f32>, kind: u32) -> vec4<f32> {
+  if (kind == 1u) {
+    return vec4<f32>(tanh_safe(v.x), tanh_safe(v.y), tanh_safe(v.z), tanh_safe(v.w));
+  }
+  if (kind == 2u) {
+    return vec4<f32>(sigmoid(v.x), sigmoid(v.y), sigmoid(v.z), sigmoid(v.w));
+  }
+  return v;
+}
 
 /// Padded output rows of the whole dispatch (segments start at multiples of 64).
 fn padded_total() -> u32 {
@@ -139,7 +153,11 @@ fn main(
         if (idx < BM * 4u) {
           let mm = idx / 4u;
           let kq = (idx % 4u) * 4u;
+//#if X_ACT
+          let v = x_in(xr[i], seg.x_act);
+//#else
           let v = xr[i];
+//#endif
           xs[((kq + 0u) * SM + mm) / 4u][mm % 4u] = v.x;
           xs[((kq + 1u) * SM + mm) / 4u][mm % 4u] = v.y;
           xs[((kq + 2u) * SM + mm) / 4u][mm % 4u] = v.z;

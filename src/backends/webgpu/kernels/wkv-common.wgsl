@@ -49,6 +49,12 @@ struct Params {
   plane: u32,
   bonus_off: u32,
   n_head: u32,
+  // Single-token steps: weights (vec4 offset and count in `wts`) that wkv-decode's extra
+  // workgroups read into L2 for the next GEMVs, and where their never-taken sink store goes.
+  pf_off: u32,
+  pf_vecs: u32,
+  pf_sink: u32,
+  pf_magic: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
