@@ -1,6 +1,6 @@
 // Which pipeline and how many workgroups each dispatch of a step uses, given the step's rows.
 import type { RwkvConfig } from '../../model/config.js';
-import { chooseGemmPlan, gemmPasses, jobSegments, type GemmPass } from './gemm-shape.js';
+import { chooseGemmPlan, gemmPasses, hasXAct, jobSegments, type GemmPass } from './gemm-shape.js';
 import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
 import { PREFETCH_WORKGROUPS } from './l2-prefetch.js';
 import { matvecDefines } from './matvec-source.js';
@@ -228,6 +228,7 @@ async function dispatchPipeline(
         ...matvecDefines({ ...singleMatvecShape(d), mr: 1 }),
         TO_LOGITS: false,
         COPY: true,
+        X_ACT: false,
         C4: config.nEmbd / 4,
       });
     case 'matmul': {
@@ -241,6 +242,7 @@ async function dispatchPipeline(
           ...matvecDefines({ lanes: matvecLanes(d.job), mr, r: matvecR(d.job, mr) }),
           TO_LOGITS: d.logits,
           COPY: false,
+          X_ACT: hasXAct(d.job),
         });
       }
       throw new Error('tiled matmuls are planned by dispatchPasses');

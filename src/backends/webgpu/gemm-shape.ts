@@ -121,7 +121,7 @@ export function chooseGemmPlan(
 }
 
 /** Whether a segment of the dispatch applies an activation to X (MatmulTerm.xAct). */
-function hasXAct(job: MatmulDispatch): boolean {
+export function hasXAct(job: MatmulDispatch): boolean {
   for (let i = 0; i < job.table.length; i += SEG_U32) if (job.table[i + 11] !== 0) return true;
   return false;
 }

@@ -31,7 +31,7 @@ function step(shape: MatvecShape, u: number): string[] {
   for (const j of range(u)) {
     for (const i of range(r)) out.push(`let w${j}_${i} = wv(u${j}_${i});`);
     for (const m of range(mr)) {
-      out.push(`let p${j}_${m} = xv(x${m}, k${j});`);
+      out.push(`let p${j}_${m} = xv(x${m}, k${j}, seg.x_act);`);
       for (const i of range(r)) out.push(`a${i}_${m} += xdot(w${j}_${i}, p${j}_${m});`);
     }
   }

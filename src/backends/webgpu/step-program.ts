@@ -43,7 +43,8 @@ export type WkvVariant = 'fused' | 'batch' | 'prep' | 'scan' | 'post';
  * - 'batched': single-token steps of many sequences: the LoRA up-projections as one GEMM over
  *   all rows ('lora-up', tanh/sigmoid of the hidden vectors applied as it reads them), then per
  *   (sequence, head) the elementwise rest and the state update ('batch');
- * - 'prefill': steps where a sequence has several tokens: 'prep' → 'scan' → 'post'.
+ * - 'prefill': steps where a sequence has several tokens: 'lora-up' (the same GEMM) → 'prep'
+ *   (elementwise, per token and head) → 'scan' → 'post'.
  */
 export type WkvPath = 'fused' | 'batched' | 'prefill';
 
@@ -284,8 +285,8 @@ export function buildStepProgram(
         layer: l,
         params: wkvParams,
       });
-    // Batched path: LoRA up-projections of all rows into planes 0–3 of `mix` (free once the
-    // projections have read it; wkv-batch reads them there as P.planes), tanh of the decay and
+    // Batched and prefill paths: LoRA up-projections of all rows into planes 0–3 of `mix` (free
+    // once the projections have read it; wkv-batch / wkv-prep read them there as P.planes), tanh of the decay and
     // sigmoid of the gate hidden vectors applied by the GEMM as it reads them.
     const upAct = [X_TANH, X_AS_IS, X_AS_IS, X_SIGMOID];
     const upTerms: MatmulTerm[] = [];
@@ -303,6 +304,7 @@ export function buildStepProgram(
       });
     });
     matmul('lora-up', upTerms, false, undefined, 'batched');
+    matmul('lora-up', upTerms, false, undefined, 'prefill');
     wkv('batch');
     for (const variant of ['fused', 'prep', 'scan', 'post'] as const) wkv(variant);
     const outTerms = [

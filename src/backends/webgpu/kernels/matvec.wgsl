@@ -20,6 +20,10 @@ const CHUNK: u32 = 8u;
 
 //#include matmul-common
 //#include weights
+//#if X_ACT
+//#include math
+//#include x-act
+//#endif
 //#if COPY
 //#include single-glue
 //#endif
@@ -33,8 +37,12 @@ struct Xv { a: vec4<f32> }
 fn wv(u: vec4<u32>) -> Wv {
   return Wv(w_first4(u));
 }
-fn xv(x_row: u32, kv: u32) -> Xv {
+fn xv(x_row: u32, kv: u32, kind: u32) -> Xv {
+//#if X_ACT
+  return Xv(x_in(act[x_row + kv], kind));
+//#else
   return Xv(act[x_row + kv]);
+//#endif
 }
 fn xdot(w: Wv, x: Xv) -> f32 {
   return dot(w.a, x.a);
@@ -45,9 +53,13 @@ struct Xv { a: vec4<f32>, b: vec4<f32> }
 fn wv(u: vec4<u32>) -> Wv {
   return Wv(w_first4(u), w_last4(u));
 }
-fn xv(x_row: u32, kv: u32) -> Xv {
+fn xv(x_row: u32, kv: u32, kind: u32) -> Xv {
   let i = x_row + 2u * kv;
+//#if X_ACT
+  return Xv(x_in(act[i], kind), x_in(act[i + 1u], kind));
+//#else
   return Xv(act[i], act[i + 1u]);
+//#endif
 }
 fn xdot(w: Wv, x: Xv) -> f32 {
   return dot(w.a, x.a) + dot(w.b, x.b);
