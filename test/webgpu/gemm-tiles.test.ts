@@ -24,7 +24,7 @@ import {
   type PlacedMatrix,
   type WeightFormat,
 } from '../../src/backends/webgpu/weight-layout.js';
-import { gpu } from './gpu-test-helpers.js';
+import { encodePasses, gpu, submitAndRead } from './gpu-test-helpers.js';
 
 after(async () => (await gpu()).destroy());
 
@@ -168,24 +168,8 @@ async function runCase(c: Case, plans: GemmPlan[]): Promise<void> {
     const bindGroup = device.createBindGroup({ layout, entries });
     const passes = await gemmPasses(P, job, rowsOut, c.logits, plan, scratch);
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    for (const p of passes) {
-      pass.setPipeline(p.pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(...p.grid);
-    }
-    pass.end();
-    const src = c.logits ? logitsBuf : actBuf;
-    const read = device.createBuffer({
-      size: src.size,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    enc.copyBufferToBuffer(src, 0, read, 0, src.size);
-    device.queue.submit([enc.finish()]);
-    await ctx.wait(read.mapAsync(GPUMapMode.READ));
-    const got = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
-    ctx.throwIfFailed();
+    encodePasses(enc, passes, bindGroup);
+    const got = new Float32Array(await submitAndRead(ctx, enc, c.logits ? logitsBuf : actBuf));
     const what = `${c.format} m=${c.m} k=${c.k} tile ${JSON.stringify(plan.tile)} ×${plan.splits}`;
     const base = c.logits ? 0 : yOff;
     for (let mm = 0; mm < (c.logits ? outRows : c.m); mm++) {
@@ -202,7 +186,7 @@ async function runCase(c: Case, plans: GemmPlan[]): Promise<void> {
         }
       }
     }
-    for (const b of [actBuf, logitsBuf, read]) b.destroy();
+    for (const b of [actBuf, logitsBuf]) b.destroy();
   }
   for (const b of [wBuf, table, stepBuf]) b.destroy();
 }

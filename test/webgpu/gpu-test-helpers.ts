@@ -29,3 +29,42 @@ export async function backendsFor(
 export function relDiff(a: Float32Array, b: Float32Array): number {
   return maxAbsDiff(a, b) / std(b);
 }
+
+/** Records `passes` (a matmul's, say) into one compute pass of `enc`, all with `bindGroup`. */
+export function encodePasses(
+  enc: GPUCommandEncoder,
+  passes: { pipeline: GPUComputePipeline; grid: [number, number, number] }[],
+  bindGroup: GPUBindGroup,
+): void {
+  const pass = enc.beginComputePass();
+  for (const p of passes) {
+    pass.setPipeline(p.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(...p.grid);
+  }
+  pass.end();
+}
+
+/**
+ * Submits `enc` with a copy of the first `bytes` of `src` appended and returns those bytes once
+ * the GPU is done; throws the first GPU error the work raised.
+ */
+export async function submitAndRead(
+  ctx: GpuContext,
+  enc: GPUCommandEncoder,
+  src: GPUBuffer,
+  bytes = src.size,
+): Promise<ArrayBuffer> {
+  const read = ctx.device.createBuffer({
+    size: bytes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  enc.copyBufferToBuffer(src, 0, read, 0, bytes);
+  ctx.device.queue.submit([enc.finish()]);
+  await ctx.wait(read.mapAsync(GPUMapMode.READ));
+  const out = read.getMappedRange().slice(0);
+  read.unmap();
+  read.destroy();
+  ctx.throwIfFailed();
+  return out;
+}

@@ -13,7 +13,7 @@ import { buildMatmulDispatches, OP_ADD, OP_STORE } from '../../src/backends/webg
 import { Pipelines } from '../../src/backends/webgpu/pipelines.js';
 import type { PlacedMatrix } from '../../src/backends/webgpu/weight-layout.js';
 import type { RwkvConfig } from '../../src/model/config.js';
-import { gpu } from './gpu-test-helpers.js';
+import { gpu, submitAndRead } from './gpu-test-helpers.js';
 
 after(async () => (await gpu()).destroy());
 
@@ -128,17 +128,8 @@ describe('matvec-ln (single-token GEMV with LayerNorm folded in)', () => {
       );
       pass.dispatchWorkgroups(job.paddedRows / split.rpw);
       pass.end();
-      const read = device.createBuffer({
-        size: act.byteLength,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      enc.copyBufferToBuffer(actBuf, 0, read, 0, act.byteLength);
-      device.queue.submit([enc.finish()]);
-      await ctx.wait(read.mapAsync(GPUMapMode.READ));
-      const got = new Float32Array(read.getMappedRange().slice(0));
-      read.unmap();
-      for (const b of [...buffers, read]) b.destroy();
-      ctx.throwIfFailed();
+      const got = new Float32Array(await submitAndRead(ctx, enc, actBuf, act.byteLength));
+      for (const b of buffers) b.destroy();
 
       // Reference in float64: two-pass LayerNorm (eps 1e-5), mix, products.
       const mean = x.reduce((s, v) => s + v, 0) / C;

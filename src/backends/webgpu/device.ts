@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 // Getting a WebGPU device in Node (the `webgpu` npm package, Dawn) or in a browser
 // (navigator.gpu) from one code path, with the features and limits this backend uses.
+import { sgmUnavailable } from './sgm-gemm.js';
 
 /** What the kernels may rely on, read off the adapter once. */
 export interface GpuCaps {
@@ -16,6 +17,15 @@ export interface GpuCaps {
   /** A CPU emulation (lavapipe, SwiftShader): correct but slower than the CPU backend. */
   software: boolean;
   timestamps: boolean;
+  /** WGSL `f16` (shader-f16 requested). */
+  shaderF16: boolean;
+  /** Subgroup matrices with an f16 × f16 → f32 16×16×16 config (feature requested). */
+  subgroupMatrixF16: boolean;
+  /**
+   * Multi-row matrix products: 'tensor-core' (kernels/matmul-sgm.wgsl, for bf16 / f16 weights)
+   * when sgm-gemm.ts's gate passes, else 'f32' (kernels/matmul-tiled.wgsl, exact FMA).
+   */
+  gemm: 'tensor-core' | 'f32';
 }
 
 export interface GpuContext {
@@ -90,10 +100,64 @@ export interface DeviceOptions {
   noSubgroups?: boolean;
   /** Ask for timestamp queries (profiling) when the adapter has them. */
   timestamps?: boolean;
+  /**
+   * 'f32' keeps every GEMM on the exact f32 kernel (comparisons, an escape hatch); default
+   * 'auto' uses the tensor cores where available. In Node, RWKV_WEBGPU_GEMM=f32 does the same.
+   */
+  gemm?: 'auto' | 'f32';
+}
+
+/**
+ * Dawn toggles the tensor-core GEMM needs in Node: subgroup matrices are an experimental
+ * ("unsafe") API, and Dawn hides shader-f16 on NVIDIA's Vulkan driver unless told otherwise
+ * (measured on the H100, driver 580: with it the adapter lists f16 16×16×16 matrices).
+ */
+const TENSOR_CORE_TOGGLES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+
+/** `flags` with the tensor-core toggles merged into (or added as) its enable-dawn-features. */
+export function withTensorCoreFlags(flags: readonly string[]): string[] {
+  const key = 'enable-dawn-features=';
+  const i = flags.findIndex((f) => f.startsWith(key));
+  if (i < 0) return [...flags, key + TENSOR_CORE_TOGGLES.join(',')];
+  const have = flags[i]
+    .slice(key.length)
+    .split(',')
+    .filter((t) => t);
+  const merged = [...have, ...TENSOR_CORE_TOGGLES.filter((t) => !have.includes(t))];
+  return flags.map((f, j) => (j === i ? key + merged.join(',') : f));
+}
+
+/** Whether the f32 GEMM is forced (option, or RWKV_WEBGPU_GEMM=f32 in Node). */
+function f32GemmForced(opts: DeviceOptions): boolean {
+  if (opts.gemm === 'f32') return true;
+  return isNode && process.env.RWKV_WEBGPU_GEMM === 'f32';
+}
+
+/** The adapter's f16 × f16 → f32 16×16×16 subgroup-matrix config, if it lists one. */
+function hasF16Matrices(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & {
+    subgroupMatrixConfigs?: {
+      componentType: string;
+      resultComponentType: string;
+      M: number;
+      N: number;
+      K: number;
+    }[];
+  };
+  return (info.subgroupMatrixConfigs ?? []).some(
+    (c) =>
+      c.componentType === 'f16' &&
+      c.resultComponentType === 'f32' &&
+      c.M === 16 &&
+      c.N === 16 &&
+      c.K === 16,
+  );
 }
 
 export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
-  const gpu = await getGpu(opts.dawnFlags ?? []);
+  const forceF32 = f32GemmForced(opts);
+  const flags = opts.dawnFlags ?? [];
+  const gpu = await getGpu(forceF32 ? flags : withTensorCoreFlags(flags));
   const adapter = await holdWhile(
     gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' }),
   );
@@ -104,6 +168,12 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
   if (subgroups) wanted.push('subgroups' as GPUFeatureName);
   const timestamps = !!opts.timestamps && adapter.features.has('timestamp-query');
   if (timestamps) wanted.push('timestamp-query');
+  const shaderF16 = !forceF32 && subgroups && adapter.features.has('shader-f16');
+  const sgmFeature = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
+  const subgroupMatrixF16 =
+    shaderF16 && adapter.features.has(sgmFeature) && hasF16Matrices(adapter);
+  if (shaderF16) wanted.push('shader-f16');
+  if (subgroupMatrixF16) wanted.push(sgmFeature);
   const lim = adapter.limits;
   // Ask for the adapter's maxima of what large models need; defaults (128 MiB bindings, 8
   // storage buffers) are far below what real GPUs offer.
@@ -137,6 +207,9 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
     .join(' ');
   const caps: GpuCaps = {
     subgroups,
+    shaderF16,
+    subgroupMatrixF16,
+    gemm: 'f32',
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
     // Keep bindings a multiple of 16 bytes (vec4 elements) and below 2^32.
@@ -151,6 +224,8 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
       (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
       /llvmpipe|lavapipe|swiftshader/i.test(adapterName),
   };
+  // Decided for 16-bit weights; f32 weights keep the f32 kernel (runner.ts asks again).
+  if (sgmUnavailable(caps, 'bf16') === null) caps.gemm = 'tensor-core';
   return {
     device,
     caps,

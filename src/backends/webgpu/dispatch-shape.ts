@@ -5,6 +5,7 @@ import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
 import { PREFETCH_WORKGROUPS } from './l2-prefetch.js';
 import { matvecDefines } from './matvec-source.js';
 import type { Pipelines } from './pipelines.js';
+import { chooseSgmPlan, sgmPasses, sgmSuits, SGM_X_SPLIT, type AnyGemmPlan } from './sgm-gemm.js';
 import type { Defines } from './shader-source.js';
 import type { Dispatch } from './step-program.js';
 
@@ -26,6 +27,8 @@ export interface GemmEnv {
   maxWorkgroupStorage: number;
   /** Weight elements per vec4<u32> (weight-layout.ts elementsPerVec). */
   epv: number;
+  /** Run GEMMs on the tensor cores (kernels/matmul-sgm.wgsl; sgm-gemm.ts's gate passed). */
+  tensorCores: boolean;
 }
 
 /** The passes of one dispatch: one, or two for a split-K matmul (partials, then their sum). */
@@ -42,14 +45,20 @@ export async function dispatchPasses(
   if (d.kind === 'matmul') {
     const m = d.logits ? logitRows : rows;
     if (m > MATVEC_MAX_ROWS && d.job.tileableK) {
-      const passes = await gemmPasses(
-        P,
-        d.job,
-        m,
-        d.logits,
-        gemmPlan(d.job, m, rows, env),
-        env.scratch,
-      );
+      const plan = gemmPlan(d.job, m, rows, env);
+      const passes =
+        plan.kind === 'sgm'
+          ? await sgmPasses(
+              P,
+              d.job,
+              m,
+              d.logits,
+              plan.plan,
+              env.scratch,
+              SGM_X_SPLIT,
+              hasXAct(d.job),
+            )
+          : await gemmPasses(P, d.job, m, d.logits, plan.plan, env.scratch);
       // The next ln-mix adds the partials (residualSplits): only the partials pass here.
       return residualSplits(d, rows, seqs, env) > 1 ? passes.slice(0, 1) : passes;
     }
@@ -78,11 +87,12 @@ export async function dispatchPasses(
   ];
 }
 
-function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: GemmEnv) {
-  return chooseGemmPlan(m, rows, jobSegments(job, env.epv), job.paddedRows, {
-    maxWorkgroupStorage: env.maxWorkgroupStorage,
-    scratchFloats: env.scratchFloats,
-  });
+function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: GemmEnv): AnyGemmPlan {
+  const segs = jobSegments(job, env.epv);
+  const limits = { maxWorkgroupStorage: env.maxWorkgroupStorage, scratchFloats: env.scratchFloats };
+  return env.tensorCores && sgmSuits(segs)
+    ? { kind: 'sgm', plan: chooseSgmPlan(m, rows, segs, job.paddedRows, limits, SGM_X_SPLIT) }
+    : { kind: 'f32', plan: chooseGemmPlan(m, rows, segs, job.paddedRows, limits) };
 }
 
 /**
@@ -97,7 +107,7 @@ function residualSplits(
   env: GemmEnv,
 ): number {
   if (!d.deferReduce || rows !== seqs || rows <= MATVEC_MAX_ROWS || !d.job.tileableK) return 0;
-  return gemmPlan(d.job, rows, rows, env).splits;
+  return gemmPlan(d.job, rows, rows, env).plan.splits;
 }
 
 /** vec4 of a row of C floats per invocation of a 256-wide LayerNorm workgroup. */

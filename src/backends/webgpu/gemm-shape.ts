@@ -1,8 +1,9 @@
-// Tile shape and K split of the tiled matmul (kernels/matmul-tiled.wgsl, matmul-reduce.wgsl)
-// for a dispatch of M input rows, and the passes that run it.
+// Tile shape and K split of the tiled matmuls (kernels/matmul-tiled.wgsl; the plan model and the
+// passes are shared with the tensor-core kernel, sgm-gemm.ts) for a dispatch of M input rows.
 import type { MatmulDispatch } from './matmul-jobs.js';
 import { SEG_ROW_ALIGN, SEG_U32 } from './matmul-jobs.js';
 import type { Pipelines } from './pipelines.js';
+import type { Defines } from './shader-source.js';
 
 /** 256 threads: ty along M, 256 / ty along N; each computes tm × tn outputs. */
 export interface GemmTile {
@@ -84,29 +85,51 @@ export interface GemmLimits {
   scratchFloats: number;
 }
 
-/** The cheapest plan by the model above. */
-export function chooseGemmPlan(
+/** A tile of either matmul kernel as the cost model sees it. */
+export interface TileCandidate<T> {
+  tile: T;
+  /** TFLOP/s of the whole GPU at full occupancy. */
+  tflops: number;
+  rows: number;
+  cols: number;
+  /** Workgroup memory it needs. */
+  bytes: number;
+}
+
+export interface SplitModel {
+  /** K per split step of the kernel (a split keeps at least 8 of them). */
+  bk: number;
+  maxSplits: number;
+  /** Rate factor of a multiprocessor that holds a single workgroup. */
+  alone: number;
+}
+
+/**
+ * The cheapest tile and K split by the model above (shared by the f32 and tensor-core kernels,
+ * which differ in their tiles, rates and split limits).
+ */
+export function cheapestPlan<T>(
+  cands: TileCandidate<T>[],
+  model: SplitModel,
   m: number,
   /** The step's rows: the scratch holds partials for all of them (the head uses fewer). */
   stepRows: number,
   segs: { n: number; k: number }[],
   paddedRows: number,
   limits: GemmLimits,
-): GemmPlan {
+): { tile: T; splits: number } | null {
   const kMax = Math.max(...segs.map((s) => s.k));
-  let best: GemmPlan | null = null;
+  let best: { tile: T; splits: number } | null = null;
   let bestCost = Infinity;
-  for (const { tile, tflops } of TILE_RATE) {
-    if (tileBytes(tile) > limits.maxWorkgroupStorage) continue;
-    const bm = tileRows(tile);
-    const bn = tileCols(tile);
-    const tiles = Math.ceil(m / bm) * segs.reduce((n, s) => n + Math.ceil(s.n / bn), 0);
-    for (let splits = 1; splits <= 16; splits++) {
-      if (splits > 1 && kMax / splits < 8 * BK) break;
+  for (const { tile, tflops, rows, cols, bytes } of cands) {
+    if (bytes > limits.maxWorkgroupStorage) continue;
+    const tiles = Math.ceil(m / rows) * segs.reduce((n, s) => n + Math.ceil(s.n / cols), 0);
+    for (let splits = 1; splits <= model.maxSplits; splits++) {
+      if (splits > 1 && kMax / splits < 8 * model.bk) break;
       if (splits > 1 && splits * stepRows * paddedRows > limits.scratchFloats) break;
       const perSm = Math.ceil((tiles * splits) / SMS);
-      const flops = 2 * bm * bn * Math.ceil(kMax / splits);
-      let cost = (perSm * flops) / ((tflops * 1e12) / SMS) / (perSm === 1 ? ALONE : 1);
+      const flops = 2 * rows * cols * Math.ceil(kMax / splits);
+      let cost = (perSm * flops) / ((tflops * 1e12) / SMS) / (perSm === 1 ? model.alone : 1);
       if (splits > 1) {
         cost += REDUCE_FIXED_S + ((splits + 1) * m * paddedRows * 4) / REDUCE_BYTES_PER_S;
       }
@@ -116,6 +139,26 @@ export function chooseGemmPlan(
       }
     }
   }
+  return best;
+}
+
+/** The cheapest plan of the f32 kernel. */
+export function chooseGemmPlan(
+  m: number,
+  stepRows: number,
+  segs: { n: number; k: number }[],
+  paddedRows: number,
+  limits: GemmLimits,
+): GemmPlan {
+  const cands = TILE_RATE.map(({ tile, tflops }) => ({
+    tile,
+    tflops,
+    rows: tileRows(tile),
+    cols: tileCols(tile),
+    bytes: tileBytes(tile),
+  }));
+  const model = { bk: BK, maxSplits: 16, alone: ALONE };
+  const best = cheapestPlan(cands, model, m, stepRows, segs, paddedRows, limits);
   if (!best) throw new Error('no matmul tile fits this device\u2019s workgroup memory');
   return best;
 }
@@ -126,40 +169,34 @@ export function hasXAct(job: MatmulDispatch): boolean {
   return false;
 }
 
-/** Pipelines and grids of a tiled matmul of `m` rows under `plan`. */
-export async function gemmPasses(
+/**
+ * The passes of a tiled matmul of either kernel: the tile pass (one workgroup per output tile of
+ * `rows` × `cols`, segment by segment, times the K splits) and, with splits, the reduce pass.
+ */
+export async function tiledPasses(
   P: Pipelines,
   job: MatmulDispatch,
   m: number,
   logits: boolean,
-  plan: GemmPlan,
   scratchOffset: number,
-  /** Another copy of the kernel (benchmarks of variants). */
-  kernel = 'matmul-tiled',
+  kernel: { name: string; defines: Defines; rows: number; cols: number },
+  splits: number,
 ): Promise<GemmPass[]> {
   if (scratchOffset % 4 !== 0) throw new Error('matmul scratch must be vec4-aligned');
   const layout = logits ? 'matmulLogits' : 'matmul';
-  const { tile, splits } = plan;
-  if (![4, 8].includes(tile.tm) || ![4, 8].includes(tile.tn)) {
-    throw new Error(`matmul tile: ${tile.tm} × ${tile.tn} outputs per thread (4 or 8 each)`);
-  }
   const scratch = scratchOffset / 4;
-  const bn = tileCols(tile);
   let nTiles = 0;
-  for (let i = 0; i < job.table.length; i += SEG_U32) nTiles += Math.ceil(job.table[i + 1] / bn);
+  for (let i = 0; i < job.table.length; i += SEG_U32) {
+    nTiles += Math.ceil(job.table[i + 1] / kernel.cols);
+  }
   const passes: GemmPass[] = [
     {
-      pipeline: await P.get(kernel, layout, {
-        TY: tile.ty,
-        TM: tile.tm,
-        TN: tile.tn,
-        WIDE_M: tile.tm === 8,
-        WIDE_N: tile.tn === 8,
+      pipeline: await P.get(kernel.name, layout, {
+        ...kernel.defines,
         SCRATCH: scratch,
         TO_LOGITS: logits,
-        X_ACT: hasXAct(job),
       }),
-      grid: [nTiles, Math.ceil(m / tileRows(tile)), splits],
+      grid: [nTiles, Math.ceil(m / kernel.rows), splits],
       suffix: '',
     },
   ];
@@ -176,4 +213,31 @@ export async function gemmPasses(
     });
   }
   return passes;
+}
+
+/** Pipelines and grids of an f32 tiled matmul of `m` rows under `plan`. */
+export async function gemmPasses(
+  P: Pipelines,
+  job: MatmulDispatch,
+  m: number,
+  logits: boolean,
+  plan: GemmPlan,
+  scratchOffset: number,
+  /** Another copy of the kernel (benchmarks of variants). */
+  kernel = 'matmul-tiled',
+): Promise<GemmPass[]> {
+  const { tile, splits } = plan;
+  if (![4, 8].includes(tile.tm) || ![4, 8].includes(tile.tn)) {
+    throw new Error(`matmul tile: ${tile.tm} × ${tile.tn} outputs per thread (4 or 8 each)`);
+  }
+  const defines = {
+    TY: tile.ty,
+    TM: tile.tm,
+    TN: tile.tn,
+    WIDE_M: tile.tm === 8,
+    WIDE_N: tile.tn === 8,
+    X_ACT: hasXAct(job),
+  };
+  const shape = { name: kernel, defines, rows: tileRows(tile), cols: tileCols(tile) };
+  return tiledPasses(P, job, m, logits, scratchOffset, shape, splits);
 }

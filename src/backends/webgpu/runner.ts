@@ -16,6 +16,7 @@ import {
   type Dispatch,
   type MetaLayout,
 } from './step-program.js';
+import { sgmUnavailable } from './sgm-gemm.js';
 import { elementsPerVec } from './weight-layout.js';
 import type { GpuWeights } from './weights.js';
 
@@ -75,6 +76,8 @@ export class Runner {
   private readonly hmax: number;
   /** Whether the batched wkv path can run (its LoRA-up GEMMs tile: K a multiple of 32). */
   private readonly batchedWkvOk: boolean;
+  /** GEMMs on the tensor cores (the device's choice, and 16-bit weights: sgm-gemm.ts). */
+  private readonly tensorCores: boolean;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -87,6 +90,8 @@ export class Runner {
     this.meta = metaLayout(opts.maxRows);
     this.pool = new StatePool(ctx, config, opts.initialSlots);
     this.pipelines = new Pipelines(ctx, weights.plan.format);
+    this.tensorCores =
+      ctx.caps.gemm === 'tensor-core' && sgmUnavailable(ctx.caps, weights.plan.format) === null;
     this.program = buildStepProgram(config, weights.plan, this.act, this.meta);
     this.batchedWkvOk = this.program.every(
       (d) => d.kind !== 'matmul' || d.wkvPath !== 'batched' || d.job.tileableK,
@@ -266,6 +271,7 @@ export class Runner {
           scratchFloats: this.act.scratchFloats,
           maxWorkgroupStorage: this.ctx.caps.maxWorkgroupStorage,
           epv: elementsPerVec(this.weights.plan.format),
+          tensorCores: this.tensorCores,
         };
         const P = this.pipelines;
         for (const pass of await dispatchPasses(P, this.config, this.hmax, d, M, nSeq, nOut, gemm))

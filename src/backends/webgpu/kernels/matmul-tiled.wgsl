@@ -30,6 +30,7 @@ const SCRATCH: u32 = {{SCRATCH}}u;
 //#include matmul-common
 //#include weights
 //#include math
+//#include matmul-out
 
 var<workgroup> xs: array<vec4<f32>, BK * SM / 4u>; // [k][m]
 var<workgroup> ws: array<vec4<f32>, BK * SN / 4u>; // [k][n]
@@ -40,50 +41,6 @@ const WV: u32 = BK / EPV;
 const XL: u32 = (BM * 4u + WG - 1u) / WG;
 const WL: u32 = (BN * WV + WG - 1u) / WG;
 
-/// X as the segment reads it: as stored, or through tanh / sigmoid (Seg.x_act; the batched wkv's
-/// LoRA up-projections, whose hidden vectors nothing else reads, so no separate pass applies
-/// it). Compiled in (X_ACT) only for dispatches that have such a segment.
-fn x_in(v: vec4<f32>, kind: u32) -> vec4<f32> {
-  if (kind == 1u) {
-    return vec4<f32>(tanh_safe(v.x), tanh_safe(v.y), tanh_safe(v.z), tanh_safe(v.w));
-  }
-  if (kind == 2u) {
-    return vec4<f32>(sigmoid(v.x), sigmoid(v.y), sigmoid(v.z), sigmoid(v.w));
-  }
-  return v;
-}
-
-/// Padded output rows of the whole dispatch (segments start at multiples of 64).
-fn padded_total() -> u32 {
-  let last = segs[arrayLength(&segs) - 1u];
-  return last.row_start + (last.n_rows + 63u) / 64u * 64u;
-}
-
-struct Out {
-  seg: Seg,
-  m_count: u32,
-  split: u32,
-  splits: u32,
-  padded: u32, // padded output rows of the dispatch
-}
-
-/// Four outputs (row m, columns n..n+3 of the segment): through `put`, or as one partial vec4
-/// of this split in the scratch region.
-fn emit(o: Out, m: u32, n: u32, v: vec4<f32>) {
-  if (m >= o.m_count) {
-    return;
-  }
-  if (o.splits == 1u) {
-    for (var j = 0u; j < 4u; j++) {
-      if (n + j < o.seg.n_rows) {
-        put(o.seg, m, n + j, v[j]);
-      }
-    }
-  } else if (n < (o.seg.n_rows + 63u) / 64u * 64u) {
-    act[SCRATCH + ((o.split * step.rows + m) * o.padded + o.seg.row_start + n) / 4u] = v;
-  }
-}
-
 @compute @workgroup_size(WG)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -91,23 +48,14 @@ fn main(
   @builtin(local_invocation_index) lid: u32,
 ) {
   // Which segment and which of its tiles this workgroup computes.
-  var t = wid.x;
-  var si = 0u;
-  let n_segs = arrayLength(&segs);
-  for (; si + 1u < n_segs; si++) {
-    let tiles = (segs[si].n_rows + BN - 1u) / BN;
-    if (t < tiles) {
-      break;
-    }
-    t -= tiles;
-  }
-  let seg = segs[si];
+  let at = tile_of(wid.x, BN);
+  let seg = segs[at.x];
   let m_count = seg_rows(seg);
   let m0 = wid.y * BM;
   if (m0 >= m_count) {
     return; // the head's rows can be fewer than the dispatch's grid assumes
   }
-  let n0 = t * BN;
+  let n0 = at.y * BN;
   let tx = lid % TX;
   let ty = lid / TX;
 

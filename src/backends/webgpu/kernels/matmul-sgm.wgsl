@@ -1,0 +1,188 @@
+enable f16;
+enable subgroups;
+enable chromium_experimental_subgroup_matrix;
+// Matrix × many vectors on the tensor cores (WGSL subgroup matrices): the same product, segment
+// table and outputs as matmul-tiled.wgsl, for devices whose gate in sgm-gemm.ts passed (f16
+// 16×16×16 matrices with f32 results, subgroups of exactly 32 lanes).
+//
+// A workgroup of SG_M × SG_N subgroups computes a BM × BN output tile; each subgroup owns FM × FN
+// 16×16 accumulators (f32). K advances in steps of BK (16 or 32): X (f32) and W (bf16 / f16) of
+// the next step are loaded into registers while the tensor cores multiply the current one out of
+// workgroup memory, then converted to f16 and stored (into the other stage when DOUBLE).
+//
+// Precision: W converts to f16 exactly (bf16 has fewer mantissa bits; only values below 2^-14
+// lose bits as f16 subnormals, by at most 2^-25 absolutely). X would lose 11 bits, so with
+// X_SPLIT it is stored as hi = f16(x) and lo = f16(x − hi) and each product is taken twice
+// (relative error ~1e-7 per term instead of ~5e-4). |x| must stay below 65504 (f16's range).
+//
+// The sums leave through a per-subgroup 16×16 f32 tile in workgroup memory, so every output
+// goes through `emit` exactly as in the f32 kernel (store / residual add / relu², logits,
+// split-K partials). The unrolled parts (accumulators, products, epilogue) are written out by
+// sgm-source.ts: named accumulators stay in registers where arrays indexed in loops might not.
+const SG_M: u32 = {{SG_M}}u;
+const SG_N: u32 = {{SG_N}}u;
+const WG: u32 = SG_M * SG_N * 32u;
+const BM: u32 = SG_M * {{FM}}u * 16u;
+const BN: u32 = SG_N * {{FN}}u * 16u;
+const BK: u32 = {{BK}}u; // 16 or 32
+// f16 row stride of the staged tiles: BK + 8 halves keeps rows 16-byte aligned for the matrix
+// loads and spreads 8 consecutive rows over different banks.
+const LDS: u32 = BK + 8u;
+// 2: double-buffered stages (one barrier per K step); 1: one stage, two barriers.
+const STAGES: u32 = {{STAGES}}u;
+const XPARTS: u32 = {{XPARTS}}u; // 2 with X_SPLIT (hi and lo tiles), else 1
+const XTILE: u32 = BM * LDS;
+const WTILE: u32 = BN * LDS;
+const SCRATCH: u32 = {{SCRATCH}}u;
+
+//#include matmul-common
+//#include weights
+//#include math
+//#include matmul-out
+
+// Double-buffered stages: [buffer][part][row][k] for X, [buffer][row][k] for W.
+var<workgroup> xs: array<f16, STAGES * XPARTS * XTILE>;
+var<workgroup> ws: array<f16, STAGES * WTILE>;
+// One 16×16 f32 tile per subgroup for the epilogue.
+var<workgroup> cs: array<f32, SG_M * SG_N * 256u>;
+
+// Global → register loads per thread for one K step: X is BM rows × XV vec4<f32>; W is BN rows ×
+// WV vec4<u32> of 8 packed 16-bit values.
+const XV: u32 = BK / 4u;
+const WV: u32 = BK / EPV;
+const XL: u32 = (BM * XV + WG - 1u) / WG;
+const WL: u32 = (BN * WV + WG - 1u) / WG;
+
+/// Eight weights of one 16-bit word quad as f16 (exact for bf16 above 2^-14).
+fn w_f16(u: vec4<u32>, i: u32) -> f16 {
+//#if W_F16
+  return bitcast<vec2<f16>>(u[i / 2u])[i % 2u];
+//#else
+  return f16(bitcast<f32>(select(u[i / 2u] << 16u, u[i / 2u] & 0xffff0000u, (i % 2u) == 1u)));
+//#endif
+}
+
+/// Lane's eight outputs of the subgroup's f32 tile at cs[q..q + 7] (row m, columns n..n + 7).
+fn emit_lane(o: Out, m: u32, n: u32, q: u32) {
+  emit(o, m, n, vec4<f32>(cs[q], cs[q + 1u], cs[q + 2u], cs[q + 3u]));
+  emit(o, m, n + 4u, vec4<f32>(cs[q + 4u], cs[q + 5u], cs[q + 6u], cs[q + 7u]));
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+  @builtin(subgroup_id) sg: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+) {
+  // Which segment and which of its tiles this workgroup computes.
+  let at = tile_of(wid.x, BN);
+  let seg = segs[at.x];
+  let m_count = seg_rows(seg);
+  let m0 = wid.y * BM;
+  if (m0 >= m_count) {
+    return; // the head's rows can be fewer than the dispatch's grid assumes
+  }
+  let n0 = at.y * BN;
+  let sm = sg / SG_N;
+  let sn = sg % SG_N;
+
+  // This split's range of K steps (balanced; a split may get none and then writes zeros).
+  let nb = seg.k_vec * EPV / BK;
+  let kb_begin = wid.z * nb / nwg.z;
+  let kb_end = (wid.z + 1u) * nb / nwg.z;
+
+  var xr: array<vec4<f32>, XL>;
+  var wr: array<vec4<u32>, WL>;
+{{ACC_DECL}}
+
+  // Rows past the end are clamped to the last one: they only feed outputs never written.
+  let x_last = m_count - 1u;
+  let w_last = seg.n_rows - 1u;
+  for (var kb = kb_begin; kb <= kb_end; kb++) {
+    let cur = (kb - kb_begin) % STAGES;
+    if (kb < kb_end) {
+      // Next step's loads, in flight while this step's products run.
+      for (var i = 0u; i < XL; i++) {
+        let idx = lid + i * WG;
+        let row = min(m0 + idx / XV, x_last);
+        xr[i] = act[seg.x_off + row * seg.x_stride + kb * XV + idx % XV];
+      }
+      for (var i = 0u; i < WL; i++) {
+        let idx = lid + i * WG;
+        let row = min(n0 + idx / WV, w_last);
+        wr[i] = wts[seg.w_off + row * seg.k_vec + kb * WV + idx % WV];
+      }
+    }
+    if (kb > kb_begin) {
+      // Multiply out the stage written last iteration (k steps of 16).
+      let xb = cur * XPARTS * XTILE + sm * ({{FM}}u * 16u) * LDS;
+      let wb = cur * WTILE + sn * ({{FN}}u * 16u) * LDS;
+      for (var kk = 0u; kk < BK; kk += 16u) {
+{{MMA}}
+      }
+    }
+//#if DOUBLE
+//#else
+    workgroupBarrier(); // the single stage is read out before it is overwritten
+//#endif
+    if (kb < kb_end) {
+      // Double-buffered: into the stage not read this iteration (the other was last read
+      // before the previous barrier).
+      let nxt = (cur + 1u) % STAGES;
+      for (var i = 0u; i < XL; i++) {
+        let idx = lid + i * WG;
+        if (idx < BM * XV) {
+//#if X_ACT
+          let v = x_in(xr[i], seg.x_act);
+//#else
+          let v = xr[i];
+//#endif
+//#if X_SPLIT
+          // hi keeps f16's 11 significant bits by truncation (bit masking: a round trip through
+          // f16 was folded away by the driver, measured: lo came out zero); lo = x − hi is exact
+          // in f32 and rounds to f16 with 2^-11 of its own size.
+          let hi32 = bitcast<vec4<f32>>(bitcast<vec4<u32>>(v) & vec4<u32>(0xffffe000u));
+          let hi = vec4<f16>(hi32);
+//#else
+          let hi = vec4<f16>(v);
+//#endif
+          let o = nxt * XPARTS * XTILE + (idx / XV) * LDS + (idx % XV) * 4u;
+          xs[o] = hi.x;
+          xs[o + 1u] = hi.y;
+          xs[o + 2u] = hi.z;
+          xs[o + 3u] = hi.w;
+//#if X_SPLIT
+          let lo = vec4<f16>(v - hi32);
+          xs[o + XTILE] = lo.x;
+          xs[o + XTILE + 1u] = lo.y;
+          xs[o + XTILE + 2u] = lo.z;
+          xs[o + XTILE + 3u] = lo.w;
+//#endif
+        }
+      }
+      for (var i = 0u; i < WL; i++) {
+        let idx = lid + i * WG;
+        if (idx < BN * WV) {
+          let o = nxt * WTILE + (idx / WV) * LDS + (idx % WV) * 8u;
+          for (var e = 0u; e < 8u; e++) {
+            ws[o + e] = w_f16(wr[i], e);
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // Each accumulator goes through the subgroup's f32 tile: lane l emits row l / 2, columns
+  // 8·(l % 2) .. +7 of it.
+  let o = Out(seg, m_count, wid.z, nwg.z, padded_total());
+  let cb = sg * 256u;
+  let cr = lane / 2u;
+  let cc = (lane % 2u) * 8u;
+  let q = cb + cr * 16u + cc;
+  let m_sg = m0 + sm * ({{FM}}u * 16u) + cr;
+  let n_sg = n0 + sn * ({{FN}}u * 16u) + cc;
+{{EMIT}}
+}

@@ -1,0 +1,142 @@
+// The tensor-core GEMM (kernels/matmul-sgm.wgsl): when a device may use it, which tile and K
+// split a dispatch gets, and its passes. Devices or weights that fail the gate keep the exact
+// f32 kernel (gemm-shape.ts).
+import {
+  cheapestPlan,
+  tiledPasses,
+  type GemmLimits,
+  type GemmPass,
+  type GemmPlan,
+} from './gemm-shape.js';
+import type { MatmulDispatch } from './matmul-jobs.js';
+import type { Pipelines } from './pipelines.js';
+import {
+  SGM_LANES,
+  sgmDefines,
+  sgmTileBytes,
+  sgmTileCols,
+  sgmTileRows,
+  type SgmTile,
+} from './sgm-source.js';
+import type { WeightFormat } from './weight-layout.js';
+
+/**
+ * X as hi + lo f16 halves, two products each (kernels/matmul-sgm.wgsl): f32-like results (max
+ * error 1.6e-5 of the output rms at K = 2560, as the f32 kernel's 1.2e-5) instead of 6.5e-3,
+ * for 62 instead of 80 TFLOP/s (H100 probe, bench/RESULTS.md).
+ */
+export const SGM_X_SPLIT = true;
+
+/** What the gate reads off the device (GpuCaps fields). */
+export interface SgmDeviceInfo {
+  subgroups: boolean;
+  shaderF16: boolean;
+  /** The adapter lists an f16 × f16 → f32 subgroup-matrix config of 16 × 16 × 16. */
+  subgroupMatrixF16: boolean;
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  maxWorkgroupStorage: number;
+}
+
+/**
+ * Why the tensor-core kernel cannot serve this device and weight format, or null when it can.
+ * The kernel's subgroup count per workgroup is threads / 32, so the subgroup size must be
+ * exactly 32; W must convert to f16 exactly (bf16 or f16, not f32).
+ */
+export function sgmUnavailable(dev: SgmDeviceInfo, format: WeightFormat): string | null {
+  if (!dev.subgroups) return 'no subgroups';
+  if (!dev.shaderF16) return 'no shader-f16';
+  if (!dev.subgroupMatrixF16) return 'no f16 16x16x16 subgroup matrices with f32 results';
+  if (dev.subgroupMinSize !== SGM_LANES || dev.subgroupMaxSize !== SGM_LANES) {
+    return `subgroup size ${dev.subgroupMinSize}..${dev.subgroupMaxSize}, not exactly ${SGM_LANES}`;
+  }
+  if (format === 'f32') return 'f32 weights (f16 inputs would round them)';
+  if (
+    Math.min(...SGM_TILE_RATE.map((r) => sgmTileBytes(r.tile, SGM_X_SPLIT))) >
+    dev.maxWorkgroupStorage
+  )
+    return 'too little workgroup memory';
+  return null;
+}
+
+/** A plan of the tensor-core kernel: its tile and the splits of K. */
+export interface SgmPlan {
+  tile: SgmTile;
+  splits: number;
+}
+
+/**
+ * Candidate tiles and their rates (TFLOP/s over the H100 at full occupancy, with the hi/lo split
+ * of X; .scratch probe at M = 1024, N = 10240, K = 2560: 62 and 45, see bench/RESULTS.md). The
+ * model is the f32 kernel's (gemm-shape.ts): workgroups spread evenly over the
+ * multiprocessors, split-K adds a reduce pass. Unlike the f32 kernel, one workgroup alone on a
+ * multiprocessor was not measurably slower per FLOP (M = 128, N = 10240, K = 2560: 80 tiles
+ * 189 µs, two splits of 160 tiles 198 µs). The model reproduced the probe's other choices: at
+ * M = 1024, N = K = 2560 (160 tiles, 2 per multiprocessor) two splits beat one (45 vs 37
+ * TFLOP/s); 128 × 128 tiles beat 64 × 128 ones at M = 128.
+ */
+export const SGM_TILE_RATE: { tile: SgmTile; tflops: number }[] = [
+  // 128 × 128, one stage of BK 32 (double-buffered it needs 68 KB; Dawn allows 48 KB here)
+  { tile: { sgM: 4, sgN: 2, fm: 2, fn: 4, bk: 32, stages: 1 }, tflops: 62 },
+  // 64 × 128, two stages: more workgroups for small grids
+  { tile: { sgM: 4, sgN: 2, fm: 1, fn: 4, bk: 32, stages: 2 }, tflops: 45 },
+];
+const BK = 32;
+/** More splits measured no faster (M = 128, K = 10240: 4 splits 187 µs, 8 splits 207 µs). */
+const MAX_SPLITS = 8;
+/**
+ * Dispatches whose longest K is below this stay on the f32 kernel: with a few K steps the
+ * staging and epilogue dominate (probe, K = 128: 14 TFLOP/s against the f32 kernel's 21; the
+ * 2.9B LoRA up-projections took 6.1 instead of 4.2 ms per 1024-token chunk).
+ */
+export const SGM_MIN_K = 512;
+
+/** Whether a dispatch with these segments should use the tensor-core kernel (K long enough). */
+export function sgmSuits(segs: { k: number }[]): boolean {
+  return Math.max(...segs.map((s) => s.k)) >= SGM_MIN_K;
+}
+
+export function chooseSgmPlan(
+  m: number,
+  stepRows: number,
+  segs: { n: number; k: number }[],
+  paddedRows: number,
+  limits: GemmLimits,
+  xSplit: boolean,
+): SgmPlan {
+  const cands = SGM_TILE_RATE.map(({ tile, tflops }) => ({
+    tile,
+    tflops,
+    rows: sgmTileRows(tile),
+    cols: sgmTileCols(tile),
+    bytes: sgmTileBytes(tile, xSplit),
+  }));
+  const model = { bk: BK, maxSplits: MAX_SPLITS, alone: 1 };
+  const best = cheapestPlan(cands, model, m, stepRows, segs, paddedRows, limits);
+  if (!best) throw new Error('no tensor-core matmul tile fits this device\u2019s workgroup memory');
+  return best;
+}
+
+/** Pipelines and grids of a tensor-core matmul of `m` rows under `plan`. */
+export async function sgmPasses(
+  P: Pipelines,
+  job: MatmulDispatch,
+  m: number,
+  logits: boolean,
+  plan: SgmPlan,
+  scratchOffset: number,
+  xSplit: boolean,
+  xAct: boolean,
+): Promise<GemmPass[]> {
+  const { tile, splits } = plan;
+  const shape = {
+    name: 'matmul-sgm',
+    defines: { ...sgmDefines(tile, xSplit), X_ACT: xAct },
+    rows: sgmTileRows(tile),
+    cols: sgmTileCols(tile),
+  };
+  return tiledPasses(P, job, m, logits, scratchOffset, shape, splits);
+}
+
+/** A plan of either GEMM kernel (dispatch-shape.ts picks one per dispatch). */
+export type AnyGemmPlan = { kind: 'f32'; plan: GemmPlan } | { kind: 'sgm'; plan: SgmPlan };

@@ -1,0 +1,257 @@
+// The tensor-core GEMM (sgm-gemm.ts, sgm-source.ts, kernels/matmul-sgm.wgsl): the gate that
+// decides where it runs, the Dawn flags it needs, its tile and split choice, the kernel's
+// template in every variant, and (on a device that passes the gate) its results against a
+// float64 reference for every output op, X activations and split-K.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { withTensorCoreFlags } from '../../src/backends/webgpu/device.js';
+import {
+  buildMatmulDispatches,
+  OP_ADD,
+  OP_RELU_SQ,
+  OP_STORE,
+  X_SIGMOID,
+  X_TANH,
+  type MatmulTerm,
+} from '../../src/backends/webgpu/matmul-jobs.js';
+import { Pipelines } from '../../src/backends/webgpu/pipelines.js';
+import {
+  chooseSgmPlan,
+  SGM_TILE_RATE,
+  sgmPasses,
+  sgmSuits,
+  sgmUnavailable,
+  type SgmDeviceInfo,
+} from '../../src/backends/webgpu/sgm-gemm.js';
+import { sgmDefines, sgmTileBytes, sgmTileRows } from '../../src/backends/webgpu/sgm-source.js';
+import { loadKernel } from '../../src/backends/webgpu/shader-source.js';
+import type { PlacedMatrix } from '../../src/backends/webgpu/weight-layout.js';
+import { encodePasses, gpu, submitAndRead } from './gpu-test-helpers.js';
+
+const h100: SgmDeviceInfo = {
+  subgroups: true,
+  shaderF16: true,
+  subgroupMatrixF16: true,
+  subgroupMinSize: 32,
+  subgroupMaxSize: 32,
+  maxWorkgroupStorage: 49152,
+};
+const limits = { maxWorkgroupStorage: 49152, scratchFloats: 1 << 22 };
+const padded = (segs: { n: number }[]) => segs.reduce((r, s) => r + Math.ceil(s.n / 64) * 64, 0);
+
+describe('tensor-core GEMM: gate, flags and plans', () => {
+  it('runs only with f16 matrices, subgroups of exactly 32 and 16-bit weights', () => {
+    assert.equal(sgmUnavailable(h100, 'bf16'), null);
+    assert.equal(sgmUnavailable(h100, 'f16'), null);
+    assert.match(sgmUnavailable(h100, 'f32')!, /f32 weights/);
+    assert.match(sgmUnavailable({ ...h100, shaderF16: false }, 'bf16')!, /shader-f16/);
+    assert.match(sgmUnavailable({ ...h100, subgroupMatrixF16: false }, 'bf16')!, /16x16x16/);
+    assert.match(sgmUnavailable({ ...h100, subgroups: false }, 'bf16')!, /subgroups/);
+    // lavapipe reports 8; a device that may run 16..64 lanes must not pass either.
+    const lvp = { ...h100, subgroupMinSize: 8, subgroupMaxSize: 8 };
+    assert.match(sgmUnavailable(lvp, 'bf16')!, /subgroup size 8\.\.8/);
+    const range = { ...h100, subgroupMinSize: 16, subgroupMaxSize: 64 };
+    assert.match(sgmUnavailable(range, 'bf16')!, /not exactly 32/);
+    assert.match(
+      sgmUnavailable({ ...h100, maxWorkgroupStorage: 16384 }, 'bf16')!,
+      /workgroup memory/,
+    );
+  });
+
+  it('merges its Dawn toggles into the flags it is given', () => {
+    const tog = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
+    assert.deepEqual(withTensorCoreFlags([]), [tog]);
+    const other = 'disable-dawn-features=timestamp_quantization';
+    assert.deepEqual(withTensorCoreFlags([other]), [other, tog]);
+    assert.deepEqual(withTensorCoreFlags(['enable-dawn-features=foo,allow_unsafe_apis']), [
+      'enable-dawn-features=foo,allow_unsafe_apis,vulkan_enable_f16_on_nvidia',
+    ]);
+  });
+
+  it('keeps short K on the f32 kernel', () => {
+    assert.equal(sgmSuits([{ k: 128 }, { k: 224 }]), false);
+    assert.equal(sgmSuits([{ k: 64 }, { k: 2560 }]), true);
+  });
+
+  it('plans 2.9B shapes: full tiles at prefill, split K where the grid is small', () => {
+    const proj = [2560, 2560, 2560, 2560].map((n) => ({ n, k: 2560 }));
+    const big = chooseSgmPlan(1024, 1024, proj, padded(proj), limits, true);
+    assert.equal(sgmTileRows(big.tile), 128);
+    assert.equal(big.splits, 1);
+    const value = [{ n: 2560, k: 10240 }];
+    const dec = chooseSgmPlan(128, 128, value, padded(value), limits, true);
+    assert.ok(dec.splits > 1, `ffn.value at M = 128: ${dec.splits} splits`);
+    // The scratch bounds the splits: partials of every row for every padded output row.
+    const tight = { ...limits, scratchFloats: 2 * 128 * 2560 };
+    assert.ok(chooseSgmPlan(128, 128, value, padded(value), tight, true).splits <= 2);
+    // Every candidate fits the H100's 48 KB; with less, only tiles that fit are chosen.
+    for (const { tile } of SGM_TILE_RATE) assert.ok(sgmTileBytes(tile, true) <= 49152);
+    const small = Math.min(...SGM_TILE_RATE.map((r) => sgmTileBytes(r.tile, true)));
+    const p = chooseSgmPlan(
+      1024,
+      1024,
+      proj,
+      padded(proj),
+      { ...limits, maxWorkgroupStorage: small },
+      true,
+    );
+    assert.equal(sgmTileBytes(p.tile, true), small);
+    assert.throws(() =>
+      chooseSgmPlan(128, 128, value, padded(value), { ...limits, maxWorkgroupStorage: 1024 }, true),
+    );
+  });
+
+  it('writes out one product per accumulator and k step (two with the hi/lo split)', async () => {
+    for (const { tile } of SGM_TILE_RATE) {
+      for (const xSplit of [true, false]) {
+        const d = sgmDefines(tile, xSplit);
+        const mma = String(d.MMA).match(/subgroupMatrixMultiplyAccumulate/g)!.length;
+        assert.equal(mma, tile.fm * tile.fn * (xSplit ? 2 : 1));
+        for (const fmt of [{ W_F16: false }, { W_F16: true }]) {
+          for (const v of [
+            { TO_LOGITS: false, X_ACT: false },
+            { TO_LOGITS: true, X_ACT: true },
+          ]) {
+            const code = await loadKernel('matmul-sgm', {
+              ...d,
+              ...fmt,
+              ...v,
+              SUBGROUPS: true,
+              W32: false,
+              SCRATCH: 0,
+            });
+            assert.match(code, /var acc0_0 = subgroup_matrix_result<f32, 16, 16>\(\);/);
+            assert.doesNotMatch(code, /\{\{/);
+          }
+        }
+      }
+    }
+  });
+});
+
+describe('tensor-core GEMM on the device', async () => {
+  const ctx = await gpu();
+  after(() => ctx.destroy());
+  const skip = ctx.caps.gemm === 'tensor-core' ? false : `GEMM here: ${ctx.caps.gemm}`;
+
+  it('caps.gemm follows the gate', () => {
+    assert.equal(ctx.caps.gemm === 'tensor-core', sgmUnavailable(ctx.caps, 'bf16') === null);
+  });
+
+  for (const format of ['bf16', 'f16'] as const) {
+    it(`${format}: every op, X activations and split-K against float64`, { skip }, async () => {
+      const device = ctx.device;
+      const P = new Pipelines(ctx, format);
+      const m = 200;
+      const k = 576;
+      const kVec = k / 8;
+      const segs = [
+        { n: 100, op: OP_STORE, xAct: X_TANH },
+        { n: 300, op: OP_ADD, xAct: 0 },
+        { n: 70, op: OP_RELU_SQ, xAct: X_SIGMOID },
+      ];
+      const wRows = segs.reduce((n, s) => n + s.n, 0);
+      // Weights: random 16-bit values of magnitude 2^-7 .. 2^1 (exact in either format).
+      const bits = new Uint16Array(wRows * k);
+      const w = new Float64Array(wRows * k);
+      for (let i = 0; i < bits.length; i++) {
+        const sign = Math.random() < 0.5 ? -1 : 1;
+        const e = -7 + Math.floor(Math.random() * 9);
+        const man = Math.floor(Math.random() * 128);
+        w[i] = sign * 2 ** e * (1 + man / 128);
+        bits[i] =
+          format === 'bf16'
+            ? (sign < 0 ? 0x8000 : 0) | ((e + 127) << 7) | man
+            : (sign < 0 ? 0x8000 : 0) | ((e + 15) << 10) | (man << 3);
+      }
+      const xStride = k + 4;
+      const yStride = wRows + 4;
+      const yOff = m * xStride;
+      const scratch = yOff + m * yStride;
+      const act = new Float32Array(scratch + 3 * m * padded(segs));
+      for (let i = 0; i < scratch; i++) act[i] = Math.random() * 4 - 2;
+      const terms: MatmulTerm[] = [];
+      let row = 0;
+      for (const [i, s] of segs.entries()) {
+        const part = { arena: 0, vecOffset: row * kVec, firstRow: 0, rows: s.n };
+        const mat: PlacedMatrix = {
+          name: `s${i}`,
+          transpose: false,
+          rows: s.n,
+          cols: k,
+          kVec,
+          parts: [part],
+        };
+        terms.push({
+          m: mat,
+          xOff: 0,
+          xStride,
+          yOff: yOff + row,
+          yStride,
+          op: s.op,
+          mSel: 0,
+          xAct: s.xAct,
+        });
+        row += s.n;
+      }
+      const [job] = buildMatmulDispatches(terms, 8);
+      const xin = (v: number, a: number) =>
+        a === X_TANH ? Math.tanh(v) : a === X_SIGMOID ? 1 / (1 + Math.exp(-v)) : v;
+      const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+      const make = (data: ArrayBufferView, usage: number) => {
+        const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
+        device.queue.writeBuffer(b, 0, data as ArrayBufferView<ArrayBuffer>);
+        return b;
+      };
+      const wBuf = make(bits, storage);
+      const table = make(job.table, storage);
+      const stepBuf = make(
+        Uint32Array.from([m, m, 0, 0]),
+        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      );
+      for (const { tile } of SGM_TILE_RATE) {
+        for (const splits of [1, 3]) {
+          const actBuf = make(act, storage);
+          const bindGroup = device.createBindGroup({
+            layout: P.layouts.matmul,
+            entries: [actBuf, wBuf, table, stepBuf].map((buffer, binding) => ({
+              binding,
+              resource: { buffer },
+            })),
+          });
+          const passes = await sgmPasses(P, job, m, false, { tile, splits }, scratch, true, true);
+          const enc = device.createCommandEncoder();
+          encodePasses(enc, passes, bindGroup);
+          const got = new Float32Array(await submitAndRead(ctx, enc, actBuf));
+          let r0 = 0;
+          for (const s of segs) {
+            for (let mm = 0; mm < m; mm++) {
+              for (let n = 0; n < s.n; n++) {
+                let sum = 0;
+                let abs = 0;
+                for (let kk = 0; kk < k; kk++) {
+                  const p = xin(act[mm * xStride + kk], s.xAct) * w[(r0 + n) * k + kk];
+                  sum += p;
+                  abs += Math.abs(p);
+                }
+                const yi = yOff + mm * yStride + r0 + n;
+                // X as hi + lo f16 halves: ~2^-22 of each product, plus f32 accumulation.
+                const err = 2 ** -18 * abs + 1e-30;
+                const y0 = act[yi];
+                const r =
+                  s.op === OP_ADD ? sum + y0 : s.op === OP_RELU_SQ ? Math.max(sum, 0) ** 2 : sum;
+                const bound =
+                  s.op === OP_RELU_SQ
+                    ? (2 * Math.max(sum, 0) + err) * err + 1e-30
+                    : err + Math.abs(r) * 2 ** -22;
+                const what = `${format} tile ${sgmTileRows(tile)} ×${splits} op ${s.op} at ${mm},${n}`;
+                assert.ok(Math.abs(got[yi] - r) <= bound, `${what}: ${got[yi]} vs ${r}`);
+              }
+            }
+            r0 += s.n;
+          }
+        }
+      }
+    });
+  }
+});
