@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     bandwidth: { type: 'string', default: '3.0e12' },
     check: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    // Dawn's bounds checks off in every kernel (src/backends/webgpu/dawn-flags.ts: opt-in only).
+    'unsafe-no-robustness': { type: 'boolean', default: false },
   },
 });
 const list = (s: string) =>
@@ -40,6 +42,7 @@ const now = () => performance.now();
 
 const ctx = await createGpuContext({
   timestamps: args.profile,
+  robustness: !args['unsafe-no-robustness'],
   // Dawn rounds timestamps to 100 µs unless told not to.
   dawnFlags: args.profile ? ['disable-dawn-features=timestamp_quantization'] : [],
 });

@@ -4,7 +4,11 @@
 // float64 reference for every output op, X activations and split-K.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { withTensorCoreFlags } from '../../src/backends/webgpu/device.js';
+import {
+  NO_ROBUSTNESS_TOGGLES,
+  withDawnToggles,
+  withTensorCoreFlags,
+} from '../../src/backends/webgpu/dawn-flags.js';
 import {
   buildMatmulDispatches,
   OP_ADD,
@@ -66,6 +70,8 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
     assert.deepEqual(withTensorCoreFlags(['enable-dawn-features=foo,allow_unsafe_apis']), [
       'enable-dawn-features=foo,allow_unsafe_apis,vulkan_enable_f16_on_nvidia',
     ]);
+    assert.deepEqual(withDawnToggles([tog], NO_ROBUSTNESS_TOGGLES), [`${tog},disable_robustness`]);
+    assert.deepEqual(withDawnToggles([other], []), [other]);
   });
 
   it('keeps short K on the f32 kernel', () => {

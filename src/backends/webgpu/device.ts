@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 // Getting a WebGPU device in Node (the `webgpu` npm package, Dawn) or in a browser
 // (navigator.gpu) from one code path, with the features and limits this backend uses.
+import { NO_ROBUSTNESS_TOGGLES, TENSOR_CORE_TOGGLES, withDawnToggles } from './dawn-flags.js';
 import { sgmUnavailable } from './sgm-gemm.js';
 
 /** What the kernels may rely on, read off the adapter once. */
@@ -26,6 +27,8 @@ export interface GpuCaps {
    * when sgm-gemm.ts's gate passes, else 'f32' (kernels/matmul-tiled.wgsl, exact FMA).
    */
   gemm: 'tensor-core' | 'f32';
+  /** Dawn's bounds checks are on (the default; DeviceOptions.robustness). */
+  robustness: boolean;
 }
 
 export interface GpuContext {
@@ -105,26 +108,17 @@ export interface DeviceOptions {
    * 'auto' uses the tensor cores where available. In Node, RWKV_WEBGPU_GEMM=f32 does the same.
    */
   gemm?: 'auto' | 'f32';
+  /**
+   * false turns Dawn's bounds checks off in every kernel (Node only; dawn-flags.ts says why it
+   * is opt-in). In Node, RWKV_WEBGPU_ROBUSTNESS=off does the same.
+   */
+  robustness?: boolean;
 }
 
-/**
- * Dawn toggles the tensor-core GEMM needs in Node: subgroup matrices are an experimental
- * ("unsafe") API, and Dawn hides shader-f16 on NVIDIA's Vulkan driver unless told otherwise
- * (measured on the H100, driver 580: with it the adapter lists f16 16×16×16 matrices).
- */
-const TENSOR_CORE_TOGGLES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
-
-/** `flags` with the tensor-core toggles merged into (or added as) its enable-dawn-features. */
-export function withTensorCoreFlags(flags: readonly string[]): string[] {
-  const key = 'enable-dawn-features=';
-  const i = flags.findIndex((f) => f.startsWith(key));
-  if (i < 0) return [...flags, key + TENSOR_CORE_TOGGLES.join(',')];
-  const have = flags[i]
-    .slice(key.length)
-    .split(',')
-    .filter((t) => t);
-  const merged = [...have, ...TENSOR_CORE_TOGGLES.filter((t) => !have.includes(t))];
-  return flags.map((f, j) => (j === i ? key + merged.join(',') : f));
+/** Whether Dawn's robustness is turned off (option, or RWKV_WEBGPU_ROBUSTNESS=off in Node). */
+function robustnessOff(opts: DeviceOptions): boolean {
+  if (opts.robustness !== undefined) return !opts.robustness;
+  return isNode && process.env.RWKV_WEBGPU_ROBUSTNESS === 'off';
 }
 
 /** Whether the f32 GEMM is forced (option, or RWKV_WEBGPU_GEMM=f32 in Node). */
@@ -157,7 +151,12 @@ function hasF16Matrices(adapter: GPUAdapter): boolean {
 export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
   const forceF32 = f32GemmForced(opts);
   const flags = opts.dawnFlags ?? [];
-  const gpu = await getGpu(forceF32 ? flags : withTensorCoreFlags(flags));
+  const robust = !robustnessOff(opts);
+  const toggles = [
+    ...(forceF32 ? [] : TENSOR_CORE_TOGGLES),
+    ...(robust ? [] : NO_ROBUSTNESS_TOGGLES),
+  ];
+  const gpu = await getGpu(withDawnToggles(flags, toggles));
   const adapter = await holdWhile(
     gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' }),
   );
@@ -210,6 +209,7 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
     shaderF16,
     subgroupMatrixF16,
     gemm: 'f32',
+    robustness: robust,
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
     // Keep bindings a multiple of 16 bytes (vec4 elements) and below 2^32.
