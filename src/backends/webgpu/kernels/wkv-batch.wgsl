@@ -24,71 +24,25 @@ const WG: u32 = 64u; // one invocation per channel in the prep
 //#include wkv-common
 //#include reduce
 //#include wkv-prep-elem
+//#include wkv-row-step
 
-var<workgroup> sh_dec: array<vec4<f32>, 16>;
-var<workgroup> sh_kk: array<vec4<f32>, 16>;
-var<workgroup> sh_kka: array<vec4<f32>, 16>;
-var<workgroup> sh_k: array<vec4<f32>, 16>;
-var<workgroup> sh_r: array<vec4<f32>, 16>;
-var<workgroup> sh_v: array<f32, N>;
-var<workgroup> sh_g: array<f32, N>;
+//#include quad-claim
+// Without subgroups the 4-invocation sums go through workgroup memory.
 //#if SUBGROUPS
-var<workgroup> sg_count: atomic<u32>;
 //#else
 var<workgroup> red: array<f32, WG>;
 //#endif
-
-// Sum over the four invocations of row group il (uniform control flow).
-fn row_sum(x: f32, lid: u32, il: u32) -> f32 {
-//#if SUBGROUPS
-  let s = x + subgroupShuffleXor(x, 1u);
-  return s + subgroupShuffleXor(s, 2u);
-//#else
-  red[lid] = x;
-  workgroupBarrier();
-  let s = red[il * 4u] + red[il * 4u + 1u] + red[il * 4u + 2u] + red[il * 4u + 3u];
-  workgroupBarrier();
-  return s;
-//#endif
-}
-
-struct Quarter {
-  s0: vec4<f32>,
-  s1: vec4<f32>,
-  s2: vec4<f32>,
-  s3: vec4<f32>,
-}
 
 fn load_quarter(at: u32) -> Quarter {
   return Quarter(pool[at], pool[at + 4u], pool[at + 8u], pool[at + 12u]);
 }
 
-// Updates one row quarter (row i, quarter q, its first vec4 at `at`), stores it and returns
-// y_i. Same operation order as wkv-update-fn. Uniform control flow.
+// Updates one row quarter (row i, quarter q, its first vec4 at `at`; row-sum slot il), stores
+// it and returns y_i. Uniform control flow.
 fn update_row(st: Quarter, at: u32, q: u32, i: u32, lid: u32, il: u32) -> f32 {
-  var s0 = st.s0;
-  var s1 = st.s1;
-  var s2 = st.s2;
-  var s3 = st.s3;
-  let sk = row_sum(
-    dot(s0, sh_kk[q]) + dot(s1, sh_kk[q + 4u]) + dot(s2, sh_kk[q + 8u]) + dot(s3, sh_kk[q + 12u]),
-    lid,
-    il,
-  );
-  let v = sh_v[i];
-  s0 = s0 * sh_dec[q] - sk * sh_kka[q] + v * sh_k[q];
-  s1 = s1 * sh_dec[q + 4u] - sk * sh_kka[q + 4u] + v * sh_k[q + 4u];
-  s2 = s2 * sh_dec[q + 8u] - sk * sh_kka[q + 8u] + v * sh_k[q + 8u];
-  s3 = s3 * sh_dec[q + 12u] - sk * sh_kka[q + 12u] + v * sh_k[q + 12u];
-  pool[at] = s0;
-  pool[at + 4u] = s1;
-  pool[at + 8u] = s2;
-  pool[at + 12u] = s3;
-  return row_sum(
-    dot(s0, sh_r[q]) + dot(s1, sh_r[q + 4u]) + dot(s2, sh_r[q + 8u]) + dot(s3, sh_r[q + 12u]),
-    lid,
-    il,
-  );
+  let s = step_quarter(st, q, i, lid, il);
+  store_quarter(at, s);
+  return read_quarter(s, q, lid, il);
 }
 
 @compute @workgroup_size(WG)
@@ -103,22 +57,15 @@ fn main(
   let seq = rows[P.seq_base + wid.x];
   let row = seq.x;
   let h = wid.y;
-  // Row group il (rows il + 16·e) and quarter q of this invocation. With subgroups, each
-  // subgroup claims a run of row groups so that the 4 invocations of a row are a quad of one
-  // subgroup (any size ≥ 4, any lane layout).
+  // Row group il (rows il + 16·e) and quarter q of this invocation (quad-claim).
 //#if SUBGROUPS
-  var claim = 0u;
-  if (sg_lane == 0u) {
-    claim = atomicAdd(&sg_count, 1u);
-  }
-  claim = subgroupBroadcastFirst(claim);
-  let il = claim * (sg_size / 4u) + sg_lane / 4u;
-  let q = sg_lane % 4u;
+  let role = quad_role(lid, sg_lane, sg_size);
 //#else
   let sg_lane = 0u;
-  let il = lid / 4u;
-  let q = lid % 4u;
+  let role = quad_role(lid, 0u, 0u);
 //#endif
+  let il = role.row;
+  let q = role.q;
   let at = (seq.z * P.slot_stride + P.wkv_off + h * N * N + il * N) / 4u + q;
   let rows16 = 16u * N / 4u; // vec4 between rows il and il + 16
   let st0 = load_quarter(at);
@@ -134,13 +81,7 @@ fn main(
   }
   let p0 = prep_terms(row, h, lid, lora);
   let p = prep_close(p0, wg_sum2(prep_sum_in(p0, lid), lid, sg_lane));
-  sh_dec[lid / 4u][lid % 4u] = p.decay;
-  sh_kk[lid / 4u][lid % 4u] = p.kk;
-  sh_kka[lid / 4u][lid % 4u] = p.kka;
-  sh_k[lid / 4u][lid % 4u] = p.k;
-  sh_r[lid / 4u][lid % 4u] = p.r;
-  sh_v[lid] = p.v;
-  sh_g[lid] = p.g;
+  share_prep(lid, p);
   workgroupBarrier();
 
   let y = vec4<f32>(

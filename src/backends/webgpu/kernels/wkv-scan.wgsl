@@ -80,8 +80,9 @@ var<workgroup> sh_kka: array<vec4<f32>, TC * N / 4u>;
 var<workgroup> sh_k: array<vec4<f32>, TC * N / 4u>;
 var<workgroup> sh_r: array<vec4<f32>, TC * N / 4u>;
 var<workgroup> sh_v: array<f32, TC * RB>;
+//#include quad-claim
+// Without subgroups the 4-invocation sums go through workgroup memory.
 //#if SUBGROUPS
-var<workgroup> sg_count: atomic<u32>;
 //#else
 var<workgroup> red: array<f32, WG>;
 //#endif
@@ -98,19 +99,14 @@ fn main(
   let seq = rows[P.seq_base + wid.x];
   let h = wid.y;
   let i0 = wid.z * RB;
+  // Row (within the block) and column quarter of this thread.
 //#if SUBGROUPS
-  // Role of this thread: row (within the block) and column quarter, from its subgroup's slot.
-  var slot = 0u;
-  if (sg_lane == 0u) {
-    slot = atomicAdd(&sg_count, 1u);
-  }
-  slot = subgroupBroadcastFirst(slot);
-  let il = slot * (sg_size / 4u) + sg_lane / 4u;
-  let q = sg_lane % 4u;
+  let role = quad_role(lid, sg_lane, sg_size);
 //#else
-  let il = lid / 4u;
-  let q = lid % 4u;
+  let role = quad_role(lid, 0u, 0u);
 //#endif
+  let il = role.row;
+  let q = role.q;
   let i = i0 + il;
   let s_at = seq.z * P.slot_stride + P.wkv_off + h * N * N + i * N + q * 16u;
   var s0 = vec4<f32>(pool[s_at], pool[s_at + 1u], pool[s_at + 2u], pool[s_at + 3u]);

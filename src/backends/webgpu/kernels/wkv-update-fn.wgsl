@@ -1,21 +1,15 @@
-// The state half of the single-token wkv for head size 64 (wkv-decode, wkv-batch): 256
-// invocations per (sequence, head), 4 per value row i, each holding 16 of its columns:
-//   sk = S_i·kk;  S_i ← S_i∘decay − sk·(kk·a) + v_i·k;  y_i = S_i·r
-// then group norm over the head, bonus and gate. Invocation q of a row holds the vec4 columns
-// q, q + 4, q + 8, q + 12, so the four invocations of a row read 64 contiguous bytes per load.
-// The 4-invocation sums use subgroup shuffles (rows handed out per subgroup through an atomic,
-// so any subgroup size ≥ 4 and any lane layout work) or workgroup memory without subgroups.
+// The state half of the single-token wkv for head size 64 in wkv-decode: 256 invocations per
+// (sequence, head), 4 per value row i, each holding a quarter of it (wkv-row-step: the update
+// S_i ← S_i∘decay − (S_i·kk)(kk·a) + v_i·k and y_i = S_i·r), then group norm over the head,
+// bonus and gate. The 4-invocation sums use subgroup shuffles (rows handed out per subgroup
+// through an atomic, so any subgroup size ≥ 4 and any lane layout work) or workgroup memory
+// without subgroups.
 // Needs const N = 64 and WG = 256, wkv-common with POOL4, reduce and wkv-prep-elem.
 
-var<workgroup> sh_dec: array<vec4<f32>, 16>;
-var<workgroup> sh_kk: array<vec4<f32>, 16>;
-var<workgroup> sh_kka: array<vec4<f32>, 16>;
-var<workgroup> sh_k: array<vec4<f32>, 16>;
-var<workgroup> sh_r: array<vec4<f32>, 16>;
-var<workgroup> sh_v: array<f32, N>;
-var<workgroup> sh_g: array<f32, N>;
+//#include wkv-row-step
+//#include quad-claim
+
 //#if SUBGROUPS
-var<workgroup> sg_count: atomic<u32>;
 // Head sums: one partial per subgroup, at the slot its rows were claimed with (unique, so no
 // atomics). Two sets used in turn: any invocation past a sum's barrier has seen every other one
 // finish reading the previous sum's set, so each sum needs a single barrier (wg_sum2 needs 3).
@@ -41,19 +35,12 @@ struct StateRow {
 // overlaps the state-free work. Uniform control flow (the subgroup broadcast).
 fn load_state_row(slot: u32, h: u32, lid: u32, sg_lane: u32, sg_size: u32) -> StateRow {
   var r: StateRow;
+  let role = quad_role(lid, sg_lane, sg_size);
+  r.i = role.row;
+  r.q = role.q;
 //#if SUBGROUPS
-  var claim = 0u;
-  if (sg_lane == 0u) {
-    claim = atomicAdd(&sg_count, 1u);
-  }
-  claim = subgroupBroadcastFirst(claim);
-  sg_slot = claim;
+  sg_slot = role.claim;
   sg_count_wg = WG / sg_size;
-  r.i = claim * (sg_size / 4u) + sg_lane / 4u;
-  r.q = sg_lane % 4u;
-//#else
-  r.i = lid / 4u;
-  r.q = lid % 4u;
 //#endif
   r.at = (slot * P.slot_stride + P.wkv_off + h * N * N + r.i * N) / 4u;
   r.s0 = pool[r.at + r.q];
@@ -82,34 +69,9 @@ fn head_sum2(v: vec2<f32>, lid: u32, sg_lane: u32, which: u32) -> vec2<f32> {
 //#endif
 }
 
-// Sum over the four invocations of row i.
-fn row_sum(x: f32, lid: u32, i: u32) -> f32 {
-//#if SUBGROUPS
-  let s = x + subgroupShuffleXor(x, 1u);
-  return s + subgroupShuffleXor(s, 2u);
-//#else
-  red[lid] = x;
-  workgroupBarrier();
-  let s = red[i * 4u] + red[i * 4u + 1u] + red[i * 4u + 2u] + red[i * 4u + 3u];
-  workgroupBarrier();
-  return s;
-//#endif
-}
-
 // The head sums of the state-free work (prep_sum_in), with set 0 of head_sum2.
 fn prep_sums(p: Prep, lid: u32, sg_lane: u32) -> Prep {
   return prep_close(p, head_sum2(prep_sum_in(p, lid), lid, sg_lane, 0u));
-}
-
-// Channel j's state-free values, for update_head (call for j < N, then a barrier).
-fn share_prep(j: u32, p: Prep) {
-  sh_dec[j / 4u][j % 4u] = p.decay;
-  sh_kk[j / 4u][j % 4u] = p.kk;
-  sh_kka[j / 4u][j % 4u] = p.kka;
-  sh_k[j / 4u][j % 4u] = p.k;
-  sh_r[j / 4u][j % 4u] = p.r;
-  sh_v[j] = p.v;
-  sh_g[j] = p.g;
 }
 
 // The state update, read-out, group norm, bonus and gate of one head of one token; writes the
@@ -117,29 +79,10 @@ fn share_prep(j: u32, p: Prep) {
 fn update_head(st: StateRow, row: u32, h: u32, bonus: f32, lid: u32, sg_lane: u32) {
   let i = st.i;
   let q = st.q;
-  var s0 = st.s0;
-  var s1 = st.s1;
-  var s2 = st.s2;
-  var s3 = st.s3;
-  let sk = row_sum(
-    dot(s0, sh_kk[q]) + dot(s1, sh_kk[q + 4u]) + dot(s2, sh_kk[q + 8u]) + dot(s3, sh_kk[q + 12u]),
-    lid,
-    i,
-  );
+  let s = step_quarter(Quarter(st.s0, st.s1, st.s2, st.s3), q, i, lid, i);
+  store_quarter(st.at + q, s);
+  let y = read_quarter(s, q, lid, i);
   let v = sh_v[i];
-  s0 = s0 * sh_dec[q] - sk * sh_kka[q] + v * sh_k[q];
-  s1 = s1 * sh_dec[q + 4u] - sk * sh_kka[q + 4u] + v * sh_k[q + 4u];
-  s2 = s2 * sh_dec[q + 8u] - sk * sh_kka[q + 8u] + v * sh_k[q + 8u];
-  s3 = s3 * sh_dec[q + 12u] - sk * sh_kka[q + 12u] + v * sh_k[q + 12u];
-  pool[st.at + q] = s0;
-  pool[st.at + q + 4u] = s1;
-  pool[st.at + q + 8u] = s2;
-  pool[st.at + q + 12u] = s3;
-  let y = row_sum(
-    dot(s0, sh_r[q]) + dot(s1, sh_r[q + 4u]) + dot(s2, sh_r[q + 8u]) + dot(s3, sh_r[q + 12u]),
-    lid,
-    i,
-  );
   // Group norm over the head's 64 rows (each row's y counted once, by its q = 0 invocation).
   let own = select(0.0, y, q == 0u);
   // Set 0 was the kernel's prep sum (prep_sums), so these take 1, then 0 again.
