@@ -73,9 +73,11 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const ffnHid = take(rows * c.ffnDim);
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
-  // Enough for ~256 workgroups of 128×128 partial tiles (what fills a large GPU) and no more
-  // than 16 planes; matmuls that would need more split less.
-  const scratchFloats = Math.min(1 << 22, 16 * plane);
+  // Split-K partials: at most 16 planes (which the rows-per-binding fit in backend.ts counts)
+  // and 64 MB. The cap holds two splits of a 1024-row prefill chunk of an N = 4096 product
+  // (32 MB); matmuls that would need more split less. (At 16 MB, N = 2560 products of 2.9B
+  // prefill could not split and ran 160 tiles on 132 multiprocessors: bench/RESULTS.md.)
+  const scratchFloats = Math.min(1 << 24, 16 * plane);
   const scratch = take(scratchFloats);
   return {
     rows,
