@@ -9,6 +9,7 @@ import { CheckpointError, DTYPE_BYTES, type TensorEntry } from './tensor.js';
 import { makeTensorEntry } from './tensor-entry.js';
 import { readTorchStateDict, type TensorRecord } from './torch-pickle.js';
 import { readZipDirectory, ZipFormatError, type ZipDirectory, type ZipEntry } from './zip.js';
+import { inflateEntry, ZIP_DEFLATED, ZIP_STORED } from './zip-inflate.js';
 
 /**
  * A state-dict pickle costs about 100 bytes per tensor (the fixtures: 6.5 KB for 69 tensors), so
@@ -35,24 +36,37 @@ class PthArchive {
     private readonly zip: ZipDirectory,
   ) {}
 
-  /** Refuses entries we cannot read in place (torch never compresses or encrypts). */
-  checkStored(entry: ZipEntry, what: string): void {
+  /** Refuses entries we cannot read: encrypted, or compressed other than by deflate. */
+  checkReadable(entry: ZipEntry, what: string): void {
     if (entry.encrypted)
       throw new CheckpointError(this.file, `${what} (${entry.name}) is encrypted`);
-    if (entry.method !== 0 || entry.compressedSize !== entry.size) {
+    if (entry.method === ZIP_STORED && entry.compressedSize !== entry.size) {
       throw new CheckpointError(
         this.file,
-        `${what} (${entry.name}) is compressed (zip method ${entry.method}); torch.save stores entries uncompressed`,
+        `${what} (${entry.name}) is stored with ${entry.compressedSize} bytes for ${entry.size}`,
+      );
+    }
+    if (entry.method !== ZIP_STORED && entry.method !== ZIP_DEFLATED) {
+      throw new CheckpointError(
+        this.file,
+        `${what} (${entry.name}) uses zip compression method ${entry.method}; only stored (0) and deflate (8) are supported`,
       );
     }
   }
 
-  /** Bytes [offset, offset+length) of a stored entry's data. */
+  /**
+   * Bytes [offset, offset+length) of an entry's data: read in place when stored; a deflated
+   * entry is inflated whole (zip-inflate.ts) and sliced. Not kept: a storage is normally read
+   * once (one tensor), and holding every inflated storage would double a model's host memory.
+   */
   read(entry: ZipEntry, what: string, offset = 0, length = entry.size): Promise<Uint8Array> {
-    this.checkStored(entry, what);
-    return named(this.file, async () =>
-      this.source.read((await this.zip.dataOffset(entry)) + offset, length),
-    );
+    this.checkReadable(entry, what);
+    return named(this.file, async () => {
+      const start = await this.zip.dataOffset(entry);
+      if (entry.method === ZIP_STORED) return this.source.read(start + offset, length);
+      const whole = await inflateEntry(entry, await this.source.read(start, entry.compressedSize));
+      return whole.subarray(offset, offset + length);
+    });
   }
 }
 
@@ -123,7 +137,7 @@ function tensorFromRecord(
       `${where}: its storage data/${storage.key} is missing from the archive`,
     );
   }
-  archive.checkStored(entry, where);
+  archive.checkReadable(entry, where);
   const es = DTYPE_BYTES[dtype];
   const { start, end } = viewSpan(shape, stride, offset);
   const available = Math.min(storage.numel, Math.floor(entry.size / es));

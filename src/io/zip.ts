@@ -1,7 +1,8 @@
 // Minimal ZIP central-directory reader (PKWARE APPNOTE 6.3.x §4.3), with Zip64, for the archives
 // torch.save writes. Only the end records and the central directory are read when opening; an
-// entry's local header is read when its data is first needed. Compression is not implemented:
-// torch stores entries uncompressed, and callers reject anything else.
+// entry's local header is read when its data is first needed. torch stores entries
+// uncompressed, so tensors are byte ranges read in place; a deflated entry (a re-zipped
+// checkpoint) is inflated whole by zip-inflate.ts.
 // Why not a zip library (yauzl etc.): those are Node-only and stream entries out, while this
 // reader runs over a ByteSource (a Node file or a browser Blob alike) and never copies entry
 // data: a tensor is a byte range inside a stored entry, read lazily where it lies.
@@ -25,7 +26,7 @@ export class ZipFormatError extends Error {
 
 export interface ZipEntry {
   readonly name: string;
-  /** 0 = stored; anything else is compressed. */
+  /** 0 = stored, 8 = deflate (zip-inflate.ts); others are refused by the readers. */
   readonly method: number;
   readonly encrypted: boolean;
   /** CRC-32 of the uncompressed data, from the central directory (not checked on reads). */

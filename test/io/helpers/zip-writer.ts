@@ -1,6 +1,6 @@
 // Test-only ZIP writer (APPNOTE 6.3.x): stored entries laid out like torch.save's archives, with
 // switches for the variations a reader must accept (zip64 fields, data descriptors, 64-byte data
-// alignment) and a few it must refuse (compressed entries). Entries may be preceded by a hole of
+// alignment, deflated entries) and a few it must refuse (unknown methods, damaged data). Entries may be preceded by a hole of
 // zeros so offsets beyond 4 GiB can be tested with a sparse file.
 import { open } from 'node:fs/promises';
 import { crc32, deflateRawSync } from 'node:zlib';
@@ -10,6 +10,12 @@ export interface ZipInput {
   data: Uint8Array;
   /** Store deflated (method 8) instead of stored. */
   deflate?: boolean;
+  /** Write this compression method with the data as given (damaged or unsupported entries). */
+  method?: number;
+  /** Write a CRC-32 that does not match the data. */
+  badCrc?: boolean;
+  /** With deflate: keep only the first half of the deflated stream (a damaged entry). */
+  truncateDeflate?: boolean;
   /** Zero bytes left before this entry's local header (written as a hole). */
   holeBefore?: number;
 }
@@ -63,9 +69,14 @@ export function layoutZip(inputs: ZipInput[], opts: ZipOptions = {}): ZipLayout 
   for (const input of inputs) {
     pos += input.holeBefore ?? 0;
     const name = enc.encode(input.name);
-    const stored = input.deflate ? new Uint8Array(deflateRawSync(input.data)) : input.data;
-    const method = input.deflate ? 8 : 0;
-    const crc = crc32(input.data);
+    const deflated = input.deflate ? new Uint8Array(deflateRawSync(input.data)) : undefined;
+    const stored = !deflated
+      ? input.data
+      : input.truncateDeflate
+        ? deflated.subarray(0, deflated.length >> 1)
+        : deflated;
+    const method = input.method ?? (input.deflate ? 8 : 0);
+    const crc = (crc32(input.data) ^ (input.badCrc ? 1 : 0)) >>> 0;
     const zip64 = opts.zip64 || pos > MAX32;
     const flags = 0x800 | (opts.dataDescriptor ? 0x08 : 0);
     const localExtra = new Bytes();
