@@ -1,23 +1,37 @@
-// Shared by the tiled matmuls (matmul-tiled.wgsl, matmul-sgm.wgsl): the activation applied to X
-// as it is read (x-act.wgsl; needs math.wgsl before), and how a finished output tile leaves the workgroup (through `put`, or as a
-// split-K partial in the scratch region SCRATCH that matmul-reduce.wgsl adds up).
+// Shared by the tiled matmuls (matmul-tiled.wgsl, matmul-sgm.wgsl): which tile a workgroup
+// computes, the activation applied to X as it is read (x-act.wgsl; needs math.wgsl before), and
+// how a finished output tile leaves the workgroup (through `put`, or as a split-K partial in the
+// scratch region SCRATCH that matmul-reduce.wgsl adds up).
 
 //#include x-act
 
-/// Which segment, and which of its output tiles of `bn` rows of W, workgroup column `t` computes
-/// (x: segment index, y: tile within it): tiles are numbered segment by segment.
-fn tile_of(t: u32, bn: u32) -> vec2<u32> {
-  var rest = t;
+/// What one workgroup of a tiled matmul computes: the segment, input rows m0.. of its m_count,
+/// output rows n0.. (rows of W), and its split's K steps [kb_begin, kb_end) of `bk` (balanced; a
+/// split may get none and then writes zeros). Grid x numbers the `bn`-row output tiles segment
+/// by segment, y the `bm`-row input tiles, z the splits of K.
+struct TileJob {
+  seg: Seg,
+  m_count: u32,
+  m0: u32,
+  n0: u32,
+  kb_begin: u32,
+  kb_end: u32,
+}
+
+fn tile_job(wid: vec3<u32>, nwg: vec3<u32>, bm: u32, bn: u32, bk: u32) -> TileJob {
+  var t = wid.x;
   var si = 0u;
   let n_segs = arrayLength(&segs);
   for (; si + 1u < n_segs; si++) {
     let tiles = (segs[si].n_rows + bn - 1u) / bn;
-    if (rest < tiles) {
+    if (t < tiles) {
       break;
     }
-    rest -= tiles;
+    t -= tiles;
   }
-  return vec2<u32>(si, rest);
+  let seg = segs[si];
+  let nb = seg.k_vec * EPV / bk;
+  return TileJob(seg, seg_rows(seg), wid.y * bm, t * bn, wid.z * nb / nwg.z, (wid.z + 1u) * nb / nwg.z);
 }
 
 /// Padded output rows of the whole dispatch (segments start at multiples of 64).

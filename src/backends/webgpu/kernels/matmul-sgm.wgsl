@@ -76,46 +76,37 @@ fn main(
   @builtin(subgroup_id) sg: u32,
   @builtin(subgroup_invocation_id) lane: u32,
 ) {
-  // Which segment and which of its tiles this workgroup computes.
-  let at = tile_of(wid.x, BN);
-  let seg = segs[at.x];
-  let m_count = seg_rows(seg);
-  let m0 = wid.y * BM;
-  if (m0 >= m_count) {
+  let job = tile_job(wid, nwg, BM, BN, BK);
+  if (job.m0 >= job.m_count) {
     return; // the head's rows can be fewer than the dispatch's grid assumes
   }
-  let n0 = at.y * BN;
+  let seg = job.seg;
   let sm = sg / SG_N;
   let sn = sg % SG_N;
-
-  // This split's range of K steps (balanced; a split may get none and then writes zeros).
-  let nb = seg.k_vec * EPV / BK;
-  let kb_begin = wid.z * nb / nwg.z;
-  let kb_end = (wid.z + 1u) * nb / nwg.z;
 
   var xr: array<vec4<f32>, XL>;
   var wr: array<vec4<u32>, WL>;
 {{ACC_DECL}}
 
   // Rows past the end are clamped to the last one: they only feed outputs never written.
-  let x_last = m_count - 1u;
+  let x_last = job.m_count - 1u;
   let w_last = seg.n_rows - 1u;
-  for (var kb = kb_begin; kb <= kb_end; kb++) {
-    let cur = (kb - kb_begin) % STAGES;
-    if (kb < kb_end) {
+  for (var kb = job.kb_begin; kb <= job.kb_end; kb++) {
+    let cur = (kb - job.kb_begin) % STAGES;
+    if (kb < job.kb_end) {
       // Next step's loads, in flight while this step's products run.
       for (var i = 0u; i < XL; i++) {
         let idx = lid + i * WG;
-        let row = min(m0 + idx / XV, x_last);
+        let row = min(job.m0 + idx / XV, x_last);
         xr[i] = act[seg.x_off + row * seg.x_stride + kb * XV + idx % XV];
       }
       for (var i = 0u; i < WL; i++) {
         let idx = lid + i * WG;
-        let row = min(n0 + idx / WV, w_last);
+        let row = min(job.n0 + idx / WV, w_last);
         wr[i] = wts[seg.w_off + row * seg.k_vec + kb * WV + idx % WV];
       }
     }
-    if (kb > kb_begin) {
+    if (kb > job.kb_begin) {
       // Multiply out the stage written last iteration (k steps of 16).
       let xb = cur * XPARTS * XTILE + sm * ({{FM}}u * 16u) * LDS;
       let wb = cur * WTILE + sn * ({{FN}}u * 16u) * LDS;
@@ -127,7 +118,7 @@ fn main(
 //#else
     workgroupBarrier(); // the single stage is read out before it is overwritten
 //#endif
-    if (kb < kb_end) {
+    if (kb < job.kb_end) {
       // Double-buffered: into the stage not read this iteration (the other was last read
       // before the previous barrier).
       let nxt = (cur + 1u) % STAGES;
@@ -177,12 +168,12 @@ fn main(
 
   // Each accumulator goes through the subgroup's f32 tile: lane l emits row l / 2, columns
   // 8·(l % 2) .. +7 of it.
-  let o = Out(seg, m_count, wid.z, nwg.z, padded_total());
+  let o = Out(seg, job.m_count, wid.z, nwg.z, padded_total());
   let cb = sg * 256u;
   let cr = lane / 2u;
   let cc = (lane % 2u) * 8u;
   let q = cb + cr * 16u + cc;
-  let m_sg = m0 + sm * ({{FM}}u * 16u) + cr;
-  let n_sg = n0 + sn * ({{FN}}u * 16u) + cc;
+  let m_sg = job.m0 + sm * ({{FM}}u * 16u) + cr;
+  let n_sg = job.n0 + sn * ({{FN}}u * 16u) + cc;
 {{EMIT}}
 }

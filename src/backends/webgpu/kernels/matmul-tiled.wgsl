@@ -47,22 +47,13 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  // Which segment and which of its tiles this workgroup computes.
-  let at = tile_of(wid.x, BN);
-  let seg = segs[at.x];
-  let m_count = seg_rows(seg);
-  let m0 = wid.y * BM;
-  if (m0 >= m_count) {
+  let job = tile_job(wid, nwg, BM, BN, BK);
+  if (job.m0 >= job.m_count) {
     return; // the head's rows can be fewer than the dispatch's grid assumes
   }
-  let n0 = at.y * BN;
+  let seg = job.seg;
   let tx = lid % TX;
   let ty = lid / TX;
-
-  // This split's range of K steps (balanced; a split may get none and then writes zeros).
-  let nb = seg.k_vec * EPV / BK;
-  let kb_begin = wid.z * nb / nwg.z;
-  let kb_end = (wid.z + 1u) * nb / nwg.z;
 
   var xr: array<vec4<f32>, XL>;
   var wr: array<vec4<u32>, WL>;
@@ -91,10 +82,10 @@ fn main(
 
   // Loads of K step kb into registers. Rows past the end are clamped to the last one: they
   // only feed outputs that are never written.
-  let x_last = m_count - 1u;
+  let x_last = job.m_count - 1u;
   let w_last = seg.n_rows - 1u;
-  for (var kb = kb_begin; kb <= kb_end; kb++) {
-    if (kb > kb_begin) {
+  for (var kb = job.kb_begin; kb <= job.kb_end; kb++) {
+    if (kb > job.kb_begin) {
       // Stage the registers loaded last iteration, then multiply them out below.
       for (var i = 0u; i < XL; i++) {
         let idx = lid + i * WG;
@@ -134,20 +125,20 @@ fn main(
       }
       workgroupBarrier();
     }
-    if (kb < kb_end) {
+    if (kb < job.kb_end) {
       // Next step's loads, in flight while this step's FMAs run.
       for (var i = 0u; i < XL; i++) {
         let idx = lid + i * WG;
-        let row = min(m0 + idx / 4u, x_last);
+        let row = min(job.m0 + idx / 4u, x_last);
         xr[i] = act[seg.x_off + row * seg.x_stride + kb * (BK / 4u) + idx % 4u];
       }
       for (var i = 0u; i < WL; i++) {
         let idx = lid + i * WG;
-        let row = min(n0 + idx / WV, w_last);
+        let row = min(job.n0 + idx / WV, w_last);
         wr[i] = wts[seg.w_off + row * seg.k_vec + kb * WV + idx % WV];
       }
     }
-    if (kb > kb_begin) {
+    if (kb > job.kb_begin) {
       for (var k = 0u; k < BK; k++) {
         // Accumulators are named variables, not an array: with an array indexed by three nested
         // loops the driver left it in local memory (measured on the H100: 2 TFLOP/s, not 30).
@@ -183,9 +174,9 @@ fn main(
   }
 
   // Thread outputs: rows r·4·TY + 4·ty + i, columns c·4·TX + 4·tx + j (r, c < 2).
-  let o = Out(seg, m_count, wid.z, nwg.z, padded_total());
-  let m = m0 + ty * 4u;
-  let n = n0 + tx * 4u;
+  let o = Out(seg, job.m_count, wid.z, nwg.z, padded_total());
+  let m = job.m0 + ty * 4u;
+  let n = job.n0 + tx * 4u;
   emit(o, m, n, c00);
   emit(o, m + 1u, n, c10);
   emit(o, m + 2u, n, c20);
