@@ -59,8 +59,9 @@ export async function dispatchPasses(
               hasXAct(d.job),
             )
           : await gemmPasses(P, d.job, m, d.logits, plan.plan, env.scratch);
-      // The next ln-mix adds the partials (residualSplits): only the partials pass here.
-      return residualSplits(d, rows, seqs, env) > 1 ? passes.slice(0, 1) : passes;
+      // The next ln-mix adds the partials (sumsInLnMix): only the partials pass here.
+      const deferred = sumsInLnMix(d, rows, seqs) && plan.plan.splits > 1;
+      return deferred ? passes.slice(0, 1) : passes;
     }
   }
   if (d.kind === 'lnMix' && d.partials) {
@@ -96,18 +97,26 @@ function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: GemmEnv): A
 }
 
 /**
- * Splits of a residual GEMM (att.output, ffn.value) whose sum the next ln-mix adds instead of
- * a reduce pass; 0 when it keeps its own. Only decode steps (one token per sequence: the fused
- * ln-mix writes the whole row of x it reads, and no other row's workgroup reads it).
+ * Whether the next ln-mix adds a residual GEMM's (att.output, ffn.value) split-K partials
+ * instead of a reduce pass: only in decode steps (one token per sequence: the fused ln-mix
+ * writes the whole row of x it reads, and no other row's workgroup reads it) on the tiled path.
  */
+function sumsInLnMix(
+  d: { job: MatmulDispatch; deferReduce?: boolean },
+  rows: number,
+  seqs: number,
+): boolean {
+  return !!d.deferReduce && rows === seqs && rows > MATVEC_MAX_ROWS && d.job.tileableK;
+}
+
+/** Splits of a residual GEMM whose sum the next ln-mix adds; 0 when it keeps its own reduce. */
 function residualSplits(
   d: { job: MatmulDispatch; deferReduce?: boolean },
   rows: number,
   seqs: number,
   env: GemmEnv,
 ): number {
-  if (!d.deferReduce || rows !== seqs || rows <= MATVEC_MAX_ROWS || !d.job.tileableK) return 0;
-  return gemmPlan(d.job, rows, rows, env).plan.splits;
+  return sumsInLnMix(d, rows, seqs) ? gemmPlan(d.job, rows, rows, env).plan.splits : 0;
 }
 
 /** vec4 of a row of C floats per invocation of a 256-wide LayerNorm workgroup. */
