@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     // Dawn's bounds checks off in every kernel (src/backends/webgpu/dawn-flags.ts: opt-in only).
     'unsafe-no-robustness': { type: 'boolean', default: false },
+    // The prefill wkv's recurrence (src/backends/webgpu/wkv-scan-form.ts).
+    'wkv-scan': { type: 'string', default: 'auto' },
   },
 });
 const list = (s: string) =>
@@ -39,6 +41,11 @@ const list = (s: string) =>
     .filter((x) => x)
     .map(Number);
 const now = () => performance.now();
+const scanArg = args['wkv-scan'];
+if (!['auto', 'serial', 'chunked'].includes(scanArg)) {
+  throw new Error(`--wkv-scan must be auto, serial or chunked (got ${scanArg})`);
+}
+const wkvScan = scanArg as 'auto' | 'serial' | 'chunked';
 
 const ctx = await createGpuContext({
   timestamps: args.profile,
@@ -60,7 +67,7 @@ if (args.check) {
   const cfg = { ...standardConfig('0.1B', 4096), nLayer: 2 };
   const model = await describeModel(syntheticCheckpoint(cfg, { seed: 11 }));
   const cpu = await CpuBackend.load(model, { threads: 1 });
-  const gpu = await WebGpuBackend.load(model, { context: ctx, maxRows: 64 });
+  const gpu = await WebGpuBackend.load(model, { context: ctx, maxRows: 64, wkvScan });
   const toks = Array.from({ length: 40 }, (_, i) => (i * 997) % cfg.vocabSize);
   const a = await cpu.forwardAll(cpu.createState(), toks);
   const sg = gpu.createState();
@@ -95,6 +102,7 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     context: ctx,
     maxRows: Math.max(Number(args['max-rows']), ...batches),
     initialSlots: Math.max(...batches, 1),
+    wkvScan,
   });
   const loadMs = now() - t0;
   const plan = be.runner.weightsPlan;
@@ -111,6 +119,7 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     loadMs: Math.round(loadMs),
     weightBytesPerToken: weightBytes,
     memory: be.memory(),
+    wkvScan: be.runner.opts.wkvScan,
   };
 
   const decode: Record<string, number> = {};

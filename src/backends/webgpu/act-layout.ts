@@ -27,6 +27,12 @@ export interface ActLayout {
   ffnHid: number;
   /** LayerNorm(ln_out) of the rows whose logits are wanted [rows][C]. */
   normed: number;
+  /**
+   * The chunked prefill wkv's per-chunk matrices [rows][C] (kernels/wkv-chunk-mats.wgsl). They
+   * live and die inside the time mix, so they share `ffnHid`, which the channel mix fills
+   * afterwards.
+   */
+  wkvMats: number;
   /** Per-head bonus sums of the prefill wkv [rows][H]. */
   bonus: number;
   /** Split-K partial sums of the tiled matmul (gemm-shape.ts), `scratchFloats` long. */
@@ -71,6 +77,7 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const y = take(plane);
   const ffnIn = take(plane);
   const ffnHid = take(rows * c.ffnDim);
+  const wkvMats = c.ffnDim >= C ? ffnHid : take(plane);
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
   // Split-K partials: at most 16 planes (which the rows-per-binding fit in backend.ts counts)
@@ -95,6 +102,7 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
     y,
     ffnIn,
     ffnHid,
+    wkvMats,
     normed,
     bonus,
     scratch,

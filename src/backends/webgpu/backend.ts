@@ -9,6 +9,7 @@ import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/st
 import { createGpuContext, type GpuContext } from './device.js';
 import { Readback } from './readback.js';
 import { ResidentStates } from './resident-states.js';
+import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
 import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
 import { actFloatsPerRow } from './act-layout.js';
@@ -27,6 +28,11 @@ export interface WebGpuOptions extends UploadOptions {
   context?: GpuContext;
   /** Destroy `context` with the backend (default: only a context the backend created). */
   ownContext?: boolean;
+  /**
+   * The prefill wkv's recurrence (wkv-scan-form.ts): 'auto' (default) is 'chunked' where the
+   * device has the workgroup memory. In Node, RWKV_WEBGPU_WKV_SCAN sets the default.
+   */
+  wkvScan?: WkvScan | 'auto';
 }
 
 export class WebGpuBackend implements Backend {
@@ -73,6 +79,7 @@ export class WebGpuBackend implements Backend {
         maxRows,
         maxLogitRows: logitRows,
         initialSlots: opts.initialSlots ?? 4,
+        wkvScan: chooseWkvScan(opts.wkvScan, ctx.caps.maxWorkgroupStorage),
       });
       const owns = opts.ownContext ?? !opts.context;
       return new WebGpuBackend(

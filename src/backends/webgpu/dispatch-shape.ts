@@ -8,6 +8,7 @@ import type { Pipelines } from './pipelines.js';
 import { chooseSgmPlan, sgmPasses, sgmSuits, SGM_X_SPLIT, type AnyGemmPlan } from './sgm-gemm.js';
 import type { Defines } from './shader-source.js';
 import type { Dispatch } from './step-program.js';
+import { chunkedScanPasses, type WkvScan } from './wkv-scan-form.js';
 
 /** Largest M served by the matvec kernel (a weight read once feeds up to MR rows). */
 export const MATVEC_MAX_ROWS = 8;
@@ -19,8 +20,11 @@ const MATVEC_LANES = 32;
  */
 const MATVEC_R = 2;
 
-/** What the tiled matmul needs beyond the dispatch: split-K scratch and the device limit. */
-export interface GemmEnv {
+/**
+ * What dispatches need beyond themselves: the tiled matmul's split-K scratch and the device
+ * limit, the GEMM kernel, the prefill scan's form.
+ */
+export interface StepEnv {
   /** Float offset and size of the split-K scratch region of the activation buffer. */
   scratch: number;
   scratchFloats: number;
@@ -29,6 +33,8 @@ export interface GemmEnv {
   epv: number;
   /** Run GEMMs on the tensor cores (kernels/matmul-sgm.wgsl; sgm-gemm.ts's gate passed). */
   tensorCores: boolean;
+  /** The prefill wkv's scan form (wkv-scan-form.ts). */
+  wkvScan: WkvScan;
 }
 
 /** The passes of one dispatch: one, or two for a split-K matmul (partials, then their sum). */
@@ -40,7 +46,7 @@ export async function dispatchPasses(
   rows: number,
   seqs: number,
   logitRows: number,
-  env: GemmEnv,
+  env: StepEnv,
 ): Promise<GemmPass[]> {
   if (d.kind === 'matmul') {
     const m = d.logits ? logitRows : rows;
@@ -63,6 +69,9 @@ export async function dispatchPasses(
       const deferred = sumsInLnMix(d, rows, seqs) && plan.plan.splits > 1;
       return deferred ? passes.slice(0, 1) : passes;
     }
+  }
+  if (d.kind === 'wkv' && d.variant === 'scan' && env.wkvScan === 'chunked') {
+    return chunkedScanPasses(P, config, hmax, rows, seqs);
   }
   if (d.kind === 'lnMix' && d.partials) {
     const splits = residualSplits({ job: d.partials, deferReduce: true }, rows, seqs, env);
@@ -88,7 +97,7 @@ export async function dispatchPasses(
   ];
 }
 
-function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: GemmEnv): AnyGemmPlan {
+function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: StepEnv): AnyGemmPlan {
   const segs = jobSegments(job, env.epv);
   const limits = { maxWorkgroupStorage: env.maxWorkgroupStorage, scratchFloats: env.scratchFloats };
   return env.tensorCores && sgmSuits(segs)
@@ -114,7 +123,7 @@ function residualSplits(
   d: { job: MatmulDispatch; deferReduce?: boolean },
   rows: number,
   seqs: number,
-  env: GemmEnv,
+  env: StepEnv,
 ): number {
   return sumsInLnMix(d, rows, seqs) ? gemmPlan(d.job, rows, rows, env).plan.splits : 0;
 }

@@ -2,6 +2,7 @@
 // sequences (each with a state slot in the pool). The whole step — embedding, every layer,
 // head — is recorded into one command buffer; the CPU waits only for what it reads back.
 import type { RwkvConfig } from '../../model/config.js';
+import type { WkvScan } from './wkv-scan-form.js';
 import { actLayout, type ActLayout } from './act-layout.js';
 import type { GpuContext } from './device.js';
 import { dispatchPasses } from './dispatch-shape.js';
@@ -45,6 +46,8 @@ export interface RunnerOptions {
   maxLogitRows: number;
   /** States the pool starts with (it grows on demand). */
   initialSlots: number;
+  /** The prefill wkv's recurrence (wkv-scan-form.ts). */
+  wkvScan: WkvScan;
 }
 
 const UNIFORM_ALIGN = 256;
@@ -272,6 +275,7 @@ export class Runner {
           maxWorkgroupStorage: this.ctx.caps.maxWorkgroupStorage,
           epv: elementsPerVec(this.weights.plan.format),
           tensorCores: this.tensorCores,
+          wkvScan: this.opts.wkvScan,
         };
         const P = this.pipelines;
         for (const pass of await dispatchPasses(P, this.config, this.hmax, d, M, nSeq, nOut, gemm))

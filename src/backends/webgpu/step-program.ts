@@ -275,6 +275,7 @@ export function buildStepProgram(
       ...l2Prefetch(plan, l),
       act.scratch,
       PREFETCH_MAGIC,
+      act.wkvMats,
     );
     const wkv = (variant: WkvVariant) =>
       out.push({

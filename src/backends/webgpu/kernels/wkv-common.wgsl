@@ -55,6 +55,8 @@ struct Params {
   pf_vecs: u32,
   pf_sink: u32,
   pf_magic: u32,
+  // Chunked prefill scan: wkv-chunk-mats's per-chunk matrices ([rows][C], see that kernel).
+  mats: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
