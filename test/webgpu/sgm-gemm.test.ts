@@ -1,7 +1,8 @@
 // The tensor-core GEMM (sgm-gemm.ts, sgm-source.ts, kernels/matmul-sgm.wgsl): the gate that
 // decides where it runs, the Dawn flags it needs, its tile and split choice, the kernel's
-// template in every variant, and (on a device that passes the gate) its results against a
-// float64 reference for every output op, X activations and split-K.
+// template in every variant, and its results against a float64 reference for every output op,
+// X activations and split-K: on a device that passes the gate, and everywhere with the matrix
+// products emulated (kernels/sgm-emulate.wgsl).
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
@@ -27,10 +28,20 @@ import {
   sgmUnavailable,
   type SgmDeviceInfo,
 } from '../../src/backends/webgpu/sgm-gemm.js';
-import { sgmDefines, sgmTileBytes, sgmTileRows } from '../../src/backends/webgpu/sgm-source.js';
+import {
+  sgmDefines,
+  sgmTileBytes,
+  sgmTileCols,
+  sgmTileRows,
+  type SgmTile,
+} from '../../src/backends/webgpu/sgm-source.js';
+import { tiledPasses } from '../../src/backends/webgpu/gemm-shape.js';
+import type { GpuContext } from '../../src/backends/webgpu/device.js';
 import { loadKernel } from '../../src/backends/webgpu/shader-source.js';
 import type { PlacedMatrix } from '../../src/backends/webgpu/weight-layout.js';
 import { encodePasses, gpu, submitAndRead } from './gpu-test-helpers.js';
+
+after(async () => (await gpu()).destroy());
 
 const h100: SgmDeviceInfo = {
   subgroups: true,
@@ -135,9 +146,155 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
   });
 });
 
+/** The tiled-pass shape of the emulated kernel (sgmPasses builds the native one). */
+const emulatedShape = (tile: SgmTile) => ({
+  name: 'matmul-sgm',
+  defines: { ...sgmDefines(tile, true, true), X_ACT: true },
+  rows: sgmTileRows(tile),
+  cols: sgmTileCols(tile),
+});
+
+/**
+ * The candidate tiles; emulated, on a device with less workgroup memory than a tile needs
+ * (lavapipe: 32 KB), the same tile with K steps of 16.
+ */
+function testedTiles(ctx: GpuContext, emulated: boolean): SgmTile[] {
+  return SGM_TILE_RATE.map(({ tile }) => {
+    if (!emulated || sgmTileBytes(tile, true) <= ctx.caps.maxWorkgroupStorage) return tile;
+    const small: SgmTile = { ...tile, bk: 16 };
+    assert.ok(sgmTileBytes(small, true) <= ctx.caps.maxWorkgroupStorage, 'no tile fits');
+    return small;
+  });
+}
+
+/**
+ * The kernel's outputs for a 3-segment job (every op, tanh / sigmoid X) at M = m, K = 576, each
+ * candidate tile, one and three K splits, against float64. `emulated`: the subgroup-matrix
+ * builtins replaced by kernels/sgm-emulate.wgsl (devices without them).
+ */
+async function checkAgainstFloat64(
+  ctx: GpuContext,
+  format: 'bf16' | 'f16',
+  m: number,
+  emulated: boolean,
+): Promise<void> {
+  const device = ctx.device;
+  const P = new Pipelines(ctx, format);
+  const k = 576;
+  const kVec = k / 8;
+  const segs = [
+    { n: 100, op: OP_STORE, xAct: X_TANH },
+    { n: 300, op: OP_ADD, xAct: 0 },
+    { n: 70, op: OP_RELU_SQ, xAct: X_SIGMOID },
+  ];
+  const wRows = segs.reduce((n, s) => n + s.n, 0);
+  // Weights: random 16-bit values of magnitude 2^-7 .. 2^1 (exact in either format).
+  const bits = new Uint16Array(wRows * k);
+  const w = new Float64Array(wRows * k);
+  for (let i = 0; i < bits.length; i++) {
+    const sign = Math.random() < 0.5 ? -1 : 1;
+    const e = -7 + Math.floor(Math.random() * 9);
+    const man = Math.floor(Math.random() * 128);
+    w[i] = sign * 2 ** e * (1 + man / 128);
+    bits[i] =
+      format === 'bf16'
+        ? (sign < 0 ? 0x8000 : 0) | ((e + 127) << 7) | man
+        : (sign < 0 ? 0x8000 : 0) | ((e + 15) << 10) | (man << 3);
+  }
+  const xStride = k + 4;
+  const yStride = wRows + 4;
+  const yOff = m * xStride;
+  const scratch = yOff + m * yStride;
+  const act = new Float32Array(scratch + 3 * m * padded(segs));
+  for (let i = 0; i < scratch; i++) act[i] = Math.random() * 4 - 2;
+  const terms: MatmulTerm[] = [];
+  let row = 0;
+  for (const [i, s] of segs.entries()) {
+    const part = { arena: 0, vecOffset: row * kVec, firstRow: 0, rows: s.n };
+    const mat: PlacedMatrix = {
+      name: `s${i}`,
+      transpose: false,
+      rows: s.n,
+      cols: k,
+      kVec,
+      parts: [part],
+    };
+    terms.push({
+      m: mat,
+      xOff: 0,
+      xStride,
+      yOff: yOff + row,
+      yStride,
+      op: s.op,
+      mSel: 0,
+      xAct: s.xAct,
+    });
+    row += s.n;
+  }
+  const [job] = buildMatmulDispatches(terms, 8);
+  const xin = (v: number, a: number) =>
+    a === X_TANH ? Math.tanh(v) : a === X_SIGMOID ? 1 / (1 + Math.exp(-v)) : v;
+  const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const make = (data: ArrayBufferView, usage: number) => {
+    const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
+    device.queue.writeBuffer(b, 0, data as ArrayBufferView<ArrayBuffer>);
+    return b;
+  };
+  const wBuf = make(bits, storage);
+  const table = make(job.table, storage);
+  const stepBuf = make(
+    Uint32Array.from([m, m, 0, 0]),
+    GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  );
+  for (const tile of testedTiles(ctx, emulated)) {
+    for (const splits of [1, 3]) {
+      const actBuf = make(act, storage);
+      const bindGroup = device.createBindGroup({
+        layout: P.layouts.matmul,
+        entries: [actBuf, wBuf, table, stepBuf].map((buffer, binding) => ({
+          binding,
+          resource: { buffer },
+        })),
+      });
+      const passes = emulated
+        ? await tiledPasses(P, job, m, false, scratch, emulatedShape(tile), splits)
+        : await sgmPasses(P, job, m, false, { tile, splits }, scratch, true, true);
+      const enc = device.createCommandEncoder();
+      encodePasses(enc, passes, bindGroup);
+      const got = new Float32Array(await submitAndRead(ctx, enc, actBuf));
+      let r0 = 0;
+      for (const s of segs) {
+        for (let mm = 0; mm < m; mm++) {
+          for (let n = 0; n < s.n; n++) {
+            let sum = 0;
+            let abs = 0;
+            for (let kk = 0; kk < k; kk++) {
+              const p = xin(act[mm * xStride + kk], s.xAct) * w[(r0 + n) * k + kk];
+              sum += p;
+              abs += Math.abs(p);
+            }
+            const yi = yOff + mm * yStride + r0 + n;
+            // X as hi + lo f16 halves: ~2^-22 of each product, plus f32 accumulation.
+            const err = 2 ** -18 * abs + 1e-30;
+            const y0 = act[yi];
+            const r =
+              s.op === OP_ADD ? sum + y0 : s.op === OP_RELU_SQ ? Math.max(sum, 0) ** 2 : sum;
+            const bound =
+              s.op === OP_RELU_SQ
+                ? (2 * Math.max(sum, 0) + err) * err + 1e-30
+                : err + Math.abs(r) * 2 ** -22;
+            const what = `${format}${emulated ? ' (emulated)' : ''} tile ${sgmTileRows(tile)} ×${splits} op ${s.op} at ${mm},${n}`;
+            assert.ok(Math.abs(got[yi] - r) <= bound, `${what}: ${got[yi]} vs ${r}`);
+          }
+        }
+        r0 += s.n;
+      }
+    }
+  }
+}
+
 describe('tensor-core GEMM on the device', async () => {
   const ctx = await gpu();
-  after(() => ctx.destroy());
   const skip = ctx.caps.gemm === 'tensor-core' ? false : `GEMM here: ${ctx.caps.gemm}`;
 
   it('caps.gemm follows the gate', () => {
@@ -145,119 +302,21 @@ describe('tensor-core GEMM on the device', async () => {
   });
 
   for (const format of ['bf16', 'f16'] as const) {
-    it(`${format}: every op, X activations and split-K against float64`, { skip }, async () => {
-      const device = ctx.device;
-      const P = new Pipelines(ctx, format);
-      const m = 200;
-      const k = 576;
-      const kVec = k / 8;
-      const segs = [
-        { n: 100, op: OP_STORE, xAct: X_TANH },
-        { n: 300, op: OP_ADD, xAct: 0 },
-        { n: 70, op: OP_RELU_SQ, xAct: X_SIGMOID },
-      ];
-      const wRows = segs.reduce((n, s) => n + s.n, 0);
-      // Weights: random 16-bit values of magnitude 2^-7 .. 2^1 (exact in either format).
-      const bits = new Uint16Array(wRows * k);
-      const w = new Float64Array(wRows * k);
-      for (let i = 0; i < bits.length; i++) {
-        const sign = Math.random() < 0.5 ? -1 : 1;
-        const e = -7 + Math.floor(Math.random() * 9);
-        const man = Math.floor(Math.random() * 128);
-        w[i] = sign * 2 ** e * (1 + man / 128);
-        bits[i] =
-          format === 'bf16'
-            ? (sign < 0 ? 0x8000 : 0) | ((e + 127) << 7) | man
-            : (sign < 0 ? 0x8000 : 0) | ((e + 15) << 10) | (man << 3);
-      }
-      const xStride = k + 4;
-      const yStride = wRows + 4;
-      const yOff = m * xStride;
-      const scratch = yOff + m * yStride;
-      const act = new Float32Array(scratch + 3 * m * padded(segs));
-      for (let i = 0; i < scratch; i++) act[i] = Math.random() * 4 - 2;
-      const terms: MatmulTerm[] = [];
-      let row = 0;
-      for (const [i, s] of segs.entries()) {
-        const part = { arena: 0, vecOffset: row * kVec, firstRow: 0, rows: s.n };
-        const mat: PlacedMatrix = {
-          name: `s${i}`,
-          transpose: false,
-          rows: s.n,
-          cols: k,
-          kVec,
-          parts: [part],
-        };
-        terms.push({
-          m: mat,
-          xOff: 0,
-          xStride,
-          yOff: yOff + row,
-          yStride,
-          op: s.op,
-          mSel: 0,
-          xAct: s.xAct,
-        });
-        row += s.n;
-      }
-      const [job] = buildMatmulDispatches(terms, 8);
-      const xin = (v: number, a: number) =>
-        a === X_TANH ? Math.tanh(v) : a === X_SIGMOID ? 1 / (1 + Math.exp(-v)) : v;
-      const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-      const make = (data: ArrayBufferView, usage: number) => {
-        const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
-        device.queue.writeBuffer(b, 0, data as ArrayBufferView<ArrayBuffer>);
-        return b;
-      };
-      const wBuf = make(bits, storage);
-      const table = make(job.table, storage);
-      const stepBuf = make(
-        Uint32Array.from([m, m, 0, 0]),
-        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      );
-      for (const { tile } of SGM_TILE_RATE) {
-        for (const splits of [1, 3]) {
-          const actBuf = make(act, storage);
-          const bindGroup = device.createBindGroup({
-            layout: P.layouts.matmul,
-            entries: [actBuf, wBuf, table, stepBuf].map((buffer, binding) => ({
-              binding,
-              resource: { buffer },
-            })),
-          });
-          const passes = await sgmPasses(P, job, m, false, { tile, splits }, scratch, true, true);
-          const enc = device.createCommandEncoder();
-          encodePasses(enc, passes, bindGroup);
-          const got = new Float32Array(await submitAndRead(ctx, enc, actBuf));
-          let r0 = 0;
-          for (const s of segs) {
-            for (let mm = 0; mm < m; mm++) {
-              for (let n = 0; n < s.n; n++) {
-                let sum = 0;
-                let abs = 0;
-                for (let kk = 0; kk < k; kk++) {
-                  const p = xin(act[mm * xStride + kk], s.xAct) * w[(r0 + n) * k + kk];
-                  sum += p;
-                  abs += Math.abs(p);
-                }
-                const yi = yOff + mm * yStride + r0 + n;
-                // X as hi + lo f16 halves: ~2^-22 of each product, plus f32 accumulation.
-                const err = 2 ** -18 * abs + 1e-30;
-                const y0 = act[yi];
-                const r =
-                  s.op === OP_ADD ? sum + y0 : s.op === OP_RELU_SQ ? Math.max(sum, 0) ** 2 : sum;
-                const bound =
-                  s.op === OP_RELU_SQ
-                    ? (2 * Math.max(sum, 0) + err) * err + 1e-30
-                    : err + Math.abs(r) * 2 ** -22;
-                const what = `${format} tile ${sgmTileRows(tile)} ×${splits} op ${s.op} at ${mm},${n}`;
-                assert.ok(Math.abs(got[yi] - r) <= bound, `${what}: ${got[yi]} vs ${r}`);
-              }
-            }
-            r0 += s.n;
-          }
-        }
-      }
-    });
+    it(`${format}: every op, X activations and split-K against float64`, { skip }, () =>
+      checkAgainstFloat64(ctx, format, 200, false),
+    );
+  }
+});
+
+// Everywhere (CI's lavapipe included): the same kernel text with the matrix products emulated,
+// which checks its staging (hi/lo halves, bf16/f16 to f16), tiles, K splits and epilogue.
+describe('tensor-core GEMM kernel, matrix products emulated', () => {
+  it('needs shader-f16 (lavapipe has it)', async () => {
+    const ctx = await gpu();
+    assert.ok(ctx.caps.shaderF16, 'this device has no shader-f16: the emulated kernel cannot run');
+  });
+  for (const format of ['bf16', 'f16'] as const) {
+    it(`${format}: every op, X activations and split-K against float64`, async () =>
+      checkAgainstFloat64(await gpu(), format, 40, true));
   }
 });

@@ -32,43 +32,70 @@ export function sgmTileBytes(t: SgmTile, xSplit: boolean): number {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-function accDecl(t: SgmTile): string {
+/**
+ * The subgroup-matrix operations as written into the kernel: the builtins, or (emulated, for
+ * tests on devices without them) the functions of kernels/sgm-emulate.wgsl.
+ */
+interface SgmOps {
+  acc: string;
+  left: (off: string) => string;
+  right: (off: string) => string;
+  mma: (l: string, r: string, acc: string) => string;
+  store: (acc: string) => string;
+}
+
+const NATIVE: SgmOps = {
+  acc: 'subgroup_matrix_result<f32, 16, 16>()',
+  left: (off) =>
+    `subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, ${off}, LDS)`,
+  right: (off) =>
+    `subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, ${off}, LDS)`,
+  mma: (l, r, acc) => `subgroupMatrixMultiplyAccumulate(${l}, ${r}, ${acc})`,
+  store: (acc) => `subgroupMatrixStore<row_major>(&cs, cb, ${acc}, 16u)`,
+};
+
+const EMULATED: SgmOps = {
+  acc: 'SgmAcc()',
+  left: (off) => `${off}`,
+  right: (off) => `${off}`,
+  mma: (l, r, acc) => `sgm_mma(${l}, ${r}, lane, ${acc})`,
+  store: (acc) => `sgm_store(cb, lane, ${acc})`,
+};
+
+function accDecl(t: SgmTile, ops: SgmOps): string {
   const out: string[] = [];
   for (const i of range(t.fm))
-    for (const j of range(t.fn))
-      out.push(`  var acc${i}_${j} = subgroup_matrix_result<f32, 16, 16>();`);
+    for (const j of range(t.fn)) out.push(`  var acc${i}_${j} = ${ops.acc};`);
   return out.join('\n');
 }
 
-function mma(t: SgmTile, xSplit: boolean): string {
+function mma(t: SgmTile, xSplit: boolean, ops: SgmOps): string {
   const pad = '        ';
-  const left = 'subgroup_matrix_left<f16, 16, 16>, row_major';
-  const right = 'subgroup_matrix_right<f16, 16, 16>, col_major';
   const out: string[] = [];
   for (const i of range(t.fm)) {
     const off = `xb + ${i * 16}u * LDS + kk`;
-    out.push(`let l${i} = subgroupMatrixLoad<${left}>(&xs, ${off}, LDS);`);
-    if (xSplit) out.push(`let e${i} = subgroupMatrixLoad<${left}>(&xs, ${off} + XTILE, LDS);`);
+    out.push(`let l${i} = ${ops.left(off)};`);
+    if (xSplit) out.push(`let e${i} = ${ops.left(`${off} + XTILE`)};`);
   }
   for (const j of range(t.fn)) {
-    out.push(`let r${j} = subgroupMatrixLoad<${right}>(&ws, wb + ${j * 16}u * LDS + kk, LDS);`);
+    out.push(`let r${j} = ${ops.right(`wb + ${j * 16}u * LDS + kk`)};`);
   }
   for (const i of range(t.fm)) {
     for (const j of range(t.fn)) {
       const a = `acc${i}_${j}`;
       // The small (lo) part first: it is added while the sum is still small.
-      if (xSplit) out.push(`${a} = subgroupMatrixMultiplyAccumulate(e${i}, r${j}, ${a});`);
-      out.push(`${a} = subgroupMatrixMultiplyAccumulate(l${i}, r${j}, ${a});`);
+      if (xSplit) out.push(`${a} = ${ops.mma(`e${i}`, `r${j}`, a)};`);
+      out.push(`${a} = ${ops.mma(`l${i}`, `r${j}`, a)};`);
     }
   }
   return out.map((l) => pad + l).join('\n');
 }
 
-function emit(t: SgmTile): string {
+function emit(t: SgmTile, ops: SgmOps): string {
   const out: string[] = [];
   for (const i of range(t.fm)) {
     for (const j of range(t.fn)) {
-      out.push(`subgroupMatrixStore<row_major>(&cs, cb, acc${i}_${j}, 16u);`);
+      out.push(`${ops.store(`acc${i}_${j}`)};`);
       out.push('workgroupBarrier();');
       out.push(`emit_lane(o, m_sg + ${i * 16}u, n_sg + ${j * 16}u, q);`);
       out.push('workgroupBarrier();');
@@ -77,9 +104,15 @@ function emit(t: SgmTile): string {
   return out.map((l) => '  ' + l).join('\n');
 }
 
-/** Defines of kernels/matmul-sgm.wgsl (beside SCRATCH, TO_LOGITS, X_ACT and the weight format). */
-export function sgmDefines(t: SgmTile, xSplit: boolean): Defines {
+/**
+ * Defines of kernels/matmul-sgm.wgsl (beside SCRATCH, TO_LOGITS, X_ACT and the weight format).
+ * `emulated`: the subgroup-matrix builtins replaced by plain WGSL (kernels/sgm-emulate.wgsl) —
+ * for tests on devices without them; needs only shader-f16.
+ */
+export function sgmDefines(t: SgmTile, xSplit: boolean, emulated = false): Defines {
+  const ops = emulated ? EMULATED : NATIVE;
   return {
+    SGM_EMULATED: emulated,
     SG_M: t.sgM,
     SG_N: t.sgN,
     FM: t.fm,
@@ -89,8 +122,8 @@ export function sgmDefines(t: SgmTile, xSplit: boolean): Defines {
     DOUBLE: t.stages === 2,
     XPARTS: xSplit ? 2 : 1,
     X_SPLIT: xSplit,
-    ACC_DECL: accDecl(t),
-    MMA: mma(t, xSplit),
-    EMIT: emit(t),
+    ACC_DECL: accDecl(t, ops),
+    MMA: mma(t, xSplit, ops),
+    EMIT: emit(t, ops),
   };
 }

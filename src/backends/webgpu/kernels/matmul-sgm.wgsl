@@ -1,6 +1,9 @@
 enable f16;
+//#if SGM_EMULATED
+//#else
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
+//#endif
 // Matrix × many vectors on the tensor cores (WGSL subgroup matrices): the same product, segment
 // table and outputs as matmul-tiled.wgsl, for devices whose gate in sgm-gemm.ts passed (f16
 // 16×16×16 matrices with f32 results, subgroups of exactly 32 lanes).
@@ -39,6 +42,9 @@ const SCRATCH: u32 = {{SCRATCH}}u;
 //#include weights
 //#include math
 //#include matmul-out
+//#if SGM_EMULATED
+//#include sgm-emulate
+//#endif
 
 // Double-buffered stages: [buffer][part][row][k] for X, [buffer][row][k] for W.
 var<workgroup> xs: array<f16, STAGES * XPARTS * XTILE>;
@@ -73,9 +79,15 @@ fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
+//#if SGM_EMULATED
+) {
+  let sg = lid / 32u;
+  let lane = lid % 32u;
+//#else
   @builtin(subgroup_id) sg: u32,
   @builtin(subgroup_invocation_id) lane: u32,
 ) {
+//#endif
   let job = tile_job(wid, nwg, BM, BN, BK);
   if (job.m0 >= job.m_count) {
     return; // the head's rows can be fewer than the dispatch's grid assumes
