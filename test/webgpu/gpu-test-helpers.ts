@@ -4,8 +4,24 @@ import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
 import { createGpuContext, type GpuContext } from '../../src/backends/webgpu/device.js';
 import { WebGpuBackend, type WebGpuOptions } from '../../src/backends/webgpu/backend.js';
 import type { Checkpoint } from '../../src/io/tensor.js';
+import type { RwkvConfig } from '../../src/model/config.js';
 import { describeModel } from '../../src/model/model-file.js';
 import { maxAbsDiff, std } from '../helpers/fixtures.js';
+
+/**
+ * A small synthetic shape that takes the batched and prefill wkv paths: head size 64 and LoRA
+ * ranks that are multiples of 32 (what the tiled GEMM needs).
+ */
+export const HEAD64_CONFIG: RwkvConfig = {
+  version: 'x070',
+  nLayer: 2,
+  nEmbd: 128,
+  headSize: 64,
+  nHead: 2,
+  vocabSize: 300,
+  ffnDim: 512,
+  lora: { decay: 32, iclr: 64, valueResidual: 32, gate: 96 },
+};
 
 let shared: Promise<GpuContext> | null = null;
 

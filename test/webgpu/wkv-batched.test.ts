@@ -4,7 +4,6 @@
 // CPU reference gives.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { RwkvConfig } from '../../src/model/config.js';
 import { syntheticCheckpoint } from '../../src/model/synthetic.js';
 import { chooseWkvPath, WKV_BATCHED_MIN_SEQS } from '../../src/backends/webgpu/step-program.js';
 import type { RwkvState } from '../../src/runtime/state.js';
@@ -13,19 +12,9 @@ import { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createGpuContext } from '../../src/backends/webgpu/device.js';
 import { describeModel } from '../../src/model/model-file.js';
 import { argmax } from '../helpers/fixtures.js';
-import { backendsFor, gpu, relDiff } from './gpu-test-helpers.js';
+import { backendsFor, gpu, HEAD64_CONFIG, relDiff } from './gpu-test-helpers.js';
 
-// Head size 64 and LoRA ranks that are multiples of 32 (what the tiled GEMM needs).
-const config: RwkvConfig = {
-  version: 'x070',
-  nLayer: 2,
-  nEmbd: 128,
-  headSize: 64,
-  nHead: 2,
-  vocabSize: 300,
-  ffnDim: 512,
-  lora: { decay: 32, iclr: 64, valueResidual: 32, gate: 96 },
-};
+const config = HEAD64_CONFIG;
 
 after(async () => (await gpu()).destroy());
 

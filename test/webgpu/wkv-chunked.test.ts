@@ -11,10 +11,9 @@ import {
 import { decodeF32, encodeF32 } from '../../src/io/dtype.js';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import type { Checkpoint } from '../../src/io/tensor.js';
-import type { RwkvConfig } from '../../src/model/config.js';
 import { syntheticCheckpoint } from '../../src/model/synthetic.js';
 import { argmax, modelFixtures } from '../helpers/fixtures.js';
-import { backendsFor, gpu, relDiff } from './gpu-test-helpers.js';
+import { backendsFor, gpu, HEAD64_CONFIG, relDiff } from './gpu-test-helpers.js';
 
 after(async () => (await gpu()).destroy());
 
@@ -45,16 +44,7 @@ function shifted(ck: Checkpoint, shifts: Record<string, number>): Checkpoint {
   return { ...ck, tensors };
 }
 
-const wide: RwkvConfig = {
-  version: 'x070',
-  nLayer: 2,
-  nEmbd: 128,
-  headSize: 64,
-  nHead: 2,
-  vocabSize: 300,
-  ffnDim: 448,
-  lora: { decay: 32, iclr: 32, valueResidual: 32, gate: 64 },
-};
+const wide = HEAD64_CONFIG;
 
 describe('chunked wkv scan', () => {
   // The extremes of the recurrence over 100 tokens (steps of 64 + 36: chunks of 16 and a last
