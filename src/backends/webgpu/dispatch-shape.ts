@@ -8,6 +8,7 @@ import type { Pipelines } from './pipelines.js';
 import { chooseSgmPlan, sgmPasses, sgmSuits, SGM_X_SPLIT, type AnyGemmPlan } from './sgm-gemm.js';
 import type { Defines } from './shader-source.js';
 import type { Dispatch } from './step-program.js';
+import type { LayerMatrices, PlacedMatrix } from './weight-layout.js';
 import { chunkedScanPasses, type WkvScan } from './wkv-scan-form.js';
 
 /** Largest M served by the matvec kernel (a weight read once feeds up to MR rows). */
@@ -37,11 +38,46 @@ export interface StepEnv {
   wkvScan: WkvScan;
 }
 
+/**
+ * Per-model sizes the wkv kernels are compiled for: `hmax`, room for the four LoRA hidden
+ * vectors of a row (padded to whole weight vec4); `loraVecs`, the most vec4 per row of each
+ * LoRA up-projection (decay, iclr, value residual, gate) over the layers.
+ */
+export interface WkvSizes {
+  hmax: number;
+  loraVecs: [number, number, number, number];
+}
+
+export function wkvSizes(layers: readonly LayerMatrices[], epv: number): WkvSizes {
+  const vecs = (pick: (l: LayerMatrices) => PlacedMatrix | undefined) =>
+    Math.max(0, ...layers.map((l) => pick(l)?.kVec ?? 0));
+  const loraVecs: WkvSizes['loraVecs'] = [
+    vecs((l) => l.w2),
+    vecs((l) => l.a2),
+    vecs((l) => l.v2),
+    vecs((l) => l.g2),
+  ];
+  return {
+    hmax: Math.max(
+      8,
+      loraVecs.reduce((n, v) => n + v * epv, 0),
+    ),
+    loraVecs,
+  };
+}
+
+/** vec4 columns per invocation of wkv-decode's LoRA rows (LORA_PARTS = 256 / 64 parts). */
+function decodeLoraDefines(w: WkvSizes): Defines {
+  const per = (v: number) => Math.max(1, Math.ceil(v / 4));
+  const [a, b, c, d] = w.loraVecs.map(per);
+  return { LORA_W: a, LORA_A: b, LORA_V: c, LORA_G: d };
+}
+
 /** The passes of one dispatch: one, or two for a split-K matmul (partials, then their sum). */
 export async function dispatchPasses(
   P: Pipelines,
   config: RwkvConfig,
-  hmax: number,
+  wkv: WkvSizes,
   d: Dispatch,
   rows: number,
   seqs: number,
@@ -71,7 +107,7 @@ export async function dispatchPasses(
     }
   }
   if (d.kind === 'wkv' && d.variant === 'scan' && env.wkvScan === 'chunked') {
-    return chunkedScanPasses(P, config, hmax, rows, seqs);
+    return chunkedScanPasses(P, config, wkv.hmax, rows, seqs);
   }
   if (d.kind === 'lnMix' && d.partials) {
     const splits = residualSplits({ job: d.partials, deferReduce: true }, rows, seqs, env);
@@ -90,7 +126,7 @@ export async function dispatchPasses(
   }
   return [
     {
-      pipeline: await dispatchPipeline(P, config, hmax, d, rows, logitRows),
+      pipeline: await dispatchPipeline(P, config, wkv, d, rows, logitRows),
       grid: dispatchGrid(config, d, rows, seqs, logitRows),
       suffix: '',
     },
@@ -219,7 +255,7 @@ function matvecRows(job: MatmulDispatch, m: number): number {
 async function dispatchPipeline(
   P: Pipelines,
   config: RwkvConfig,
-  hmax: number,
+  wkv: WkvSizes,
   d: Dispatch,
   rows: number,
   logitRows: number,
@@ -232,14 +268,14 @@ async function dispatchPipeline(
     case 'lnRows':
       return P.get('ln-rows', 'lnRows', { PER: lnPer(config) });
     case 'wkv': {
-      const defs = { N: config.headSize, HMAX: hmax, POOL4: false };
+      const defs = { N: config.headSize, HMAX: wkv.hmax, POOL4: false };
       // Head size 64 has the vectorised single-token kernels (state as vec4); others the
       // generic one.
       const vec = { ...defs, POOL4: true };
       switch (d.variant) {
         case 'fused':
           return config.headSize === 64
-            ? P.get('wkv-decode', 'wkv', vec)
+            ? P.get('wkv-decode', 'wkv', { ...vec, ...decodeLoraDefines(wkv) })
             : P.get('wkv', 'wkv', defs);
         case 'batch':
           return P.get('wkv-batch', 'wkv', vec);

@@ -5,7 +5,7 @@ import type { RwkvConfig } from '../../model/config.js';
 import type { WkvScan } from './wkv-scan-form.js';
 import { actLayout, type ActLayout } from './act-layout.js';
 import type { GpuContext } from './device.js';
-import { dispatchPasses } from './dispatch-shape.js';
+import { dispatchPasses, wkvSizes, type WkvSizes } from './dispatch-shape.js';
 import { Pipelines } from './pipelines.js';
 import { TopK } from './topk.js';
 import { StepAhead } from './step-ahead.js';
@@ -76,7 +76,7 @@ export class Runner {
   private readonly tableAt: number[] = [];
   private bindGroups: GPUBindGroup[] = [];
   private bindGeneration = -1;
-  private readonly hmax: number;
+  private readonly wkvSizes: WkvSizes;
   /** Whether the batched wkv path can run (its LoRA-up GEMMs tile: K a multiple of 32). */
   private readonly batchedWkvOk: boolean;
   /** GEMMs on the tensor cores (the device's choice, and 16-bit weights: sgm-gemm.ts). */
@@ -99,12 +99,7 @@ export class Runner {
     this.batchedWkvOk = this.program.every(
       (d) => d.kind !== 'matmul' || d.wkvPath !== 'batched' || d.job.tileableK,
     );
-    const epv = elementsPerVec(weights.plan.format);
-    const L = weights.plan.layers;
-    this.hmax = Math.max(
-      8,
-      ...L.map((l) => [l.w2, l.a2, l.v2, l.g2].reduce((n, m) => n + (m ? m.kVec * epv : 0), 0)),
-    );
+    this.wkvSizes = wkvSizes(weights.plan.layers, elementsPerVec(weights.plan.format));
     const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
     this.actBuffer = device.createBuffer({
       label: 'rwkv activations',
@@ -278,7 +273,16 @@ export class Runner {
           wkvScan: this.opts.wkvScan,
         };
         const P = this.pipelines;
-        for (const pass of await dispatchPasses(P, this.config, this.hmax, d, M, nSeq, nOut, gemm))
+        for (const pass of await dispatchPasses(
+          P,
+          this.config,
+          this.wkvSizes,
+          d,
+          M,
+          nSeq,
+          nOut,
+          gemm,
+        ))
           work.push({
             label: d.label + pass.suffix,
             pipeline: pass.pipeline,

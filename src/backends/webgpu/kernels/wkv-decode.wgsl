@@ -1,7 +1,12 @@
-// Single-token wkv (decode) for head size 64, one workgroup of 256 per (sequence, head): the
-// state rows are loaded first (their latency overlaps the rest), then the state-free work with
-// the LoRA up-projections as dot products (prep_channel, all 256 invocations), then the state
-// update of wkv-update-fn. For steps of one or a few sequences; wide batches take wkv-batch.
+// Single-token wkv (decode) for head size 64, one workgroup of 256 per (sequence, head). Every
+// global load the state-free work needs is issued first — the state rows, this invocation's
+// columns of its channel's four LoRA up-projection rows (into registers), the channel's
+// parameters and activations — so their latencies overlap instead of following one another
+// (before, each matrix's columns were read four at a time, one round after another: five
+// dependent rounds at the 2.9B shapes of bench/gpu.ts).
+// Then the LoRA dot products over the hidden vectors (all 256 invocations), the head sums, and
+// the state update of wkv-update-fn. For steps of one or a few sequences; wide batches take
+// wkv-batch.
 //#if SUBGROUPS
 enable subgroups;
 //#endif
@@ -15,6 +20,67 @@ const HMAX: u32 = {{HMAX}}u;
 //#include wkv-update-fn
 
 var<workgroup> hid: array<f32, HMAX>;
+
+// vec4 columns per invocation of the decay, iclr, value-residual and gate up-projection rows:
+// ceil(vec4 per row / LORA_PARTS), at least 1 (a per-model constant; dispatch-shape.ts).
+const LW: u32 = {{LORA_W}}u;
+const LA: u32 = {{LORA_A}}u;
+const LV: u32 = {{LORA_V}}u;
+const LG: u32 = {{LORA_G}}u;
+
+struct LoraRows {
+  w: array<vec4<u32>, LW>,
+  a: array<vec4<u32>, LA>,
+  v: array<vec4<u32>, LV>,
+  g: array<vec4<u32>, LG>,
+}
+
+// Columns part, part + LORA_PARTS, … of channel ch's four rows (as lora_up_part splits them).
+fn lora_fetch(ch: u32, part: u32) -> LoraRows {
+  var r: LoraRows;
+  let v_vec = select(P.v2_vec, 0u, P.layer0 == 1u); // no value residual in layer 0
+  for (var i = 0u; i < LW; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < P.w2_vec) { r.w[i] = wts[P.w2 + ch * P.w2_vec + q]; }
+  }
+  for (var i = 0u; i < LA; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < P.a2_vec) { r.a[i] = wts[P.a2 + ch * P.a2_vec + q]; }
+  }
+  for (var i = 0u; i < LV; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < v_vec) { r.v[i] = wts[P.v2 + ch * P.v2_vec + q]; }
+  }
+  for (var i = 0u; i < LG; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < P.g2_vec) { r.g[i] = wts[P.g2 + ch * P.g2_vec + q]; }
+  }
+  return r;
+}
+
+// This invocation's part of the four LoRA sums, over `hid` (filled and behind a barrier).
+fn lora_sums(r: LoraRows, part: u32) -> vec4<f32> {
+  let o = hid_offsets();
+  let v_vec = select(P.v2_vec, 0u, P.layer0 == 1u);
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < LW; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < P.w2_vec) { s.x += lora_term(r.w[i], o.x + q * EPV); }
+  }
+  for (var i = 0u; i < LA; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < P.a2_vec) { s.y += lora_term(r.a[i], o.y + q * EPV); }
+  }
+  for (var i = 0u; i < LV; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < v_vec) { s.z += lora_term(r.v[i], o.z + q * EPV); }
+  }
+  for (var i = 0u; i < LG; i++) {
+    let q = part + i * LORA_PARTS;
+    if (q < P.g2_vec) { s.w += lora_term(r.g[i], o.w + q * EPV); }
+  }
+  return s;
+}
 
 // L2 prefetch for steps of a single token. This kernel is a latency chain: its H workgroups
 // leave DRAM idle and most SMs empty. Workgroups past the heads (grid y ≥ H, only when the
@@ -70,7 +136,13 @@ fn main(
   let row = seq.x; // decode: one token per sequence
   let h = wid.y;
   let st = load_state_row(seq.z, h, lid, sg_lane, sg_size);
-  let p = prep_channel(row, h, lid, sg_lane);
+  let part = lid / N;
+  let lora_rows = lora_fetch(h * N + lid % N, part);
+  let inp = prep_load(row, h, lid);
+  fill_hid(row, lid);
+  workgroupBarrier();
+  lora_part[lid] = lora_sums(lora_rows, part);
+  let p = prep_finish(row, h, lid, sg_lane, inp);
   if (lid < N) {
     share_prep(lid, p);
   }

@@ -40,47 +40,64 @@ fn lora_up_part(w_off: u32, vecs: u32, row: u32, h0: u32, q0: u32, qs: u32) -> f
 const LORA_PARTS: u32 = WG / N;
 var<workgroup> lora_part: array<vec4<f32>, WG>;
 
+// Offsets of the four hidden vectors in `hid` (x: decay, y: iclr, z: value residual, w: gate),
+// each padded to whole vec4<u32> of weights.
+fn hid_offsets() -> vec4<u32> {
+  let ha0 = P.w2_vec * EPV;
+  let hv0 = ha0 + P.a2_vec * EPV;
+  return vec4<u32>(0u, ha0, hv0, hv0 + P.v2_vec * EPV);
+}
+
+// The token's four LoRA hidden vectors into `hid` (tanh of the decay's, sigmoid of the gate's),
+// zero in each vector's padding. Follow with a barrier before reading `hid`.
+fn fill_hid(row: u32, j: u32) {
+  let o = hid_offsets();
+  let h_total = o.w + P.g2_vec * EPV;
+  let hrow = P.hid_off + row * P.hid_stride;
+  for (var q = j; q < h_total; q += WG) {
+    var v = 0.0;
+    if (q < o.y) {
+      if (q < P.dw) { v = tanh_safe(act[hrow + P.hw + q]); }
+    } else if (q < o.z) {
+      if (q - o.y < P.da) { v = act[hrow + P.ha + q - o.y]; }
+    } else if (q < o.w) {
+      if (q - o.z < P.dv) { v = act[hrow + P.hv + q - o.z]; }
+    } else {
+      if (q - o.w < P.dg) { v = sigmoid(act[hrow + P.hg + q - o.w]); }
+    }
+    hid[q] = v;
+  }
+}
+
 // Everything about channel c = h·N + j of one token that needs no state (see wkv-prep-elem),
 // with the LoRA up-projections done here as dot products over `hid`. Contains barriers: call
 // in uniform control flow. Needs var<workgroup> hid.
 fn prep_channel(row: u32, h: u32, j: u32, sg_lane: u32) -> Prep {
-  // Offsets of the four hidden vectors in `hid`, each padded to whole vec4<u32> of weights.
-  let hw0 = 0u;
-  let ha0 = P.w2_vec * EPV;
-  let hv0 = ha0 + P.a2_vec * EPV;
-  let hg0 = hv0 + P.v2_vec * EPV;
-  let h_total = hg0 + P.g2_vec * EPV;
-  let hrow = P.hid_off + row * P.hid_stride;
-  for (var q = j; q < h_total; q += WG) {
-    var v = 0.0;
-    if (q < ha0) {
-      if (q < P.dw) { v = tanh_safe(act[hrow + P.hw + q]); }
-    } else if (q < hv0) {
-      if (q - ha0 < P.da) { v = act[hrow + P.ha + q - ha0]; }
-    } else if (q < hg0) {
-      if (q - hv0 < P.dv) { v = act[hrow + P.hv + q - hv0]; }
-    } else {
-      if (q - hg0 < P.dg) { v = sigmoid(act[hrow + P.hg + q - hg0]); }
-    }
-    hid[q] = v;
-  }
+  fill_hid(row, j);
   workgroupBarrier();
   {
+    let o = hid_offsets();
     let part = j / N;
     let ch = h * N + j % N;
     lora_part[j] = vec4<f32>(
-      lora_up_part(P.w2, P.w2_vec, ch, hw0, part, LORA_PARTS),
-      lora_up_part(P.a2, P.a2_vec, ch, ha0, part, LORA_PARTS),
-      lora_up_part(P.v2, select(P.v2_vec, 0u, P.layer0 == 1u), ch, hv0, part, LORA_PARTS), // unused in layer 0
-      lora_up_part(P.g2, P.g2_vec, ch, hg0, part, LORA_PARTS),
+      lora_up_part(P.w2, P.w2_vec, ch, o.x, part, LORA_PARTS),
+      lora_up_part(P.a2, P.a2_vec, ch, o.y, part, LORA_PARTS),
+      lora_up_part(P.v2, select(P.v2_vec, 0u, P.layer0 == 1u), ch, o.z, part, LORA_PARTS), // unused in layer 0
+      lora_up_part(P.g2, P.g2_vec, ch, o.w, part, LORA_PARTS),
     );
   }
+  return prep_finish(row, h, j, sg_lane, prep_load(row, h, j));
+}
+
+// The rest of prep_channel once every invocation has put its part of the LoRA sums in
+// lora_part[j]: their sum, the channel's terms and the head sums. Contains barriers.
+fn prep_finish(row: u32, h: u32, j: u32, sg_lane: u32, inp: PrepIn) -> Prep {
   workgroupBarrier();
   var lora = vec4<f32>(0.0);
   for (var p = 0u; p < LORA_PARTS; p++) {
     lora += lora_part[p * N + min(j, N - 1u)];
   }
-  let terms = prep_terms(row, h, j, lora);
+  let terms = prep_terms_from(inp, row, h, j, lora);
   let out = prep_close(terms, wg_sum2(prep_sum_in(terms, j), j, sg_lane));
   workgroupBarrier(); // hid and lora_part are reused by the next call
   return out;
