@@ -5,7 +5,7 @@
 // (before, each matrix's columns were read four at a time, one round after another: five
 // dependent rounds at the 2.9B shapes of bench/gpu.ts).
 // Then the LoRA dot products over the hidden vectors (all 256 invocations), the head sums, and
-// the state update of wkv-update-fn. For steps of one or a few sequences; wide batches take
+// the state update of wkv-update-fn, with one barrier per head sum. For steps of one or a few sequences; wide batches take
 // wkv-batch.
 //#if SUBGROUPS
 enable subgroups;
@@ -142,7 +142,10 @@ fn main(
   fill_hid(row, lid);
   workgroupBarrier();
   lora_part[lid] = lora_sums(lora_rows, part);
-  let p = prep_finish(row, h, lid, sg_lane, inp);
+  workgroupBarrier();
+  // Head sums with one barrier (head_sum2, through the slots load_state_row claimed) rather
+  // than wg_sum2's three.
+  let p = prep_sums(prep_terms_from(inp, row, h, lid, lora_total(lid)), lid, sg_lane);
   if (lid < N) {
     share_prep(lid, p);
   }

@@ -89,15 +89,20 @@ fn prep_channel(row: u32, h: u32, j: u32, sg_lane: u32) -> Prep {
   return prep_finish(row, h, j, sg_lane, prep_load(row, h, j));
 }
 
-// The rest of prep_channel once every invocation has put its part of the LoRA sums in
-// lora_part[j]: their sum, the channel's terms and the head sums. Contains barriers.
-fn prep_finish(row: u32, h: u32, j: u32, sg_lane: u32, inp: PrepIn) -> Prep {
-  workgroupBarrier();
+// Channel j's four LoRA sums from the parts in lora_part (after a barrier).
+fn lora_total(j: u32) -> vec4<f32> {
   var lora = vec4<f32>(0.0);
   for (var p = 0u; p < LORA_PARTS; p++) {
     lora += lora_part[p * N + min(j, N - 1u)];
   }
-  let terms = prep_terms_from(inp, row, h, j, lora);
+  return lora;
+}
+
+// The rest of prep_channel once every invocation has put its part of the LoRA sums in
+// lora_part[j]: their sum, the channel's terms and the head sums. Contains barriers.
+fn prep_finish(row: u32, h: u32, j: u32, sg_lane: u32, inp: PrepIn) -> Prep {
+  workgroupBarrier();
+  let terms = prep_terms_from(inp, row, h, j, lora_total(j));
   let out = prep_close(terms, wg_sum2(prep_sum_in(terms, j), j, sg_lane));
   workgroupBarrier(); // hid and lora_part are reused by the next call
   return out;
