@@ -24,6 +24,7 @@ import {
   chooseSgmPlan,
   SGM_TILE_RATE,
   sgmPasses,
+  sgmShape,
   sgmSuits,
   sgmUnavailable,
   type SgmDeviceInfo,
@@ -31,7 +32,6 @@ import {
 import {
   sgmDefines,
   sgmTileBytes,
-  sgmTileCols,
   sgmTileRows,
   type SgmTile,
 } from '../../src/backends/webgpu/sgm-source.js';
@@ -146,14 +146,6 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
   });
 });
 
-/** The tiled-pass shape of the emulated kernel (sgmPasses builds the native one). */
-const emulatedShape = (tile: SgmTile) => ({
-  name: 'matmul-sgm',
-  defines: { ...sgmDefines(tile, true, true), X_ACT: true },
-  rows: sgmTileRows(tile),
-  cols: sgmTileCols(tile),
-});
-
 /**
  * The candidate tiles; emulated, on a device with less workgroup memory than a tile needs
  * (lavapipe: 32 KB), the same tile with K steps of 16.
@@ -257,7 +249,7 @@ async function checkAgainstFloat64(
         })),
       });
       const passes = emulated
-        ? await tiledPasses(P, job, m, false, scratch, emulatedShape(tile), splits)
+        ? await tiledPasses(P, job, m, false, scratch, sgmShape(tile, true, true, true), splits)
         : await sgmPasses(P, job, m, false, { tile, splits }, scratch, true, true);
       const enc = device.createCommandEncoder();
       encodePasses(enc, passes, bindGroup);

@@ -117,6 +117,19 @@ export function chooseSgmPlan(
   return best;
 }
 
+/**
+ * The tensor-core kernel as tiledPasses takes it: name, defines and output tile. `emulated`:
+ * its matrix builtins in plain WGSL (sgm-source.ts; tests on devices without them).
+ */
+export function sgmShape(tile: SgmTile, xSplit: boolean, xAct: boolean, emulated = false) {
+  return {
+    name: 'matmul-sgm',
+    defines: { ...sgmDefines(tile, xSplit, emulated), X_ACT: xAct },
+    rows: sgmTileRows(tile),
+    cols: sgmTileCols(tile),
+  };
+}
+
 /** Pipelines and grids of a tensor-core matmul of `m` rows under `plan`. */
 export async function sgmPasses(
   P: Pipelines,
@@ -128,14 +141,8 @@ export async function sgmPasses(
   xSplit: boolean,
   xAct: boolean,
 ): Promise<GemmPass[]> {
-  const { tile, splits } = plan;
-  const shape = {
-    name: 'matmul-sgm',
-    defines: { ...sgmDefines(tile, xSplit), X_ACT: xAct },
-    rows: sgmTileRows(tile),
-    cols: sgmTileCols(tile),
-  };
-  return tiledPasses(P, job, m, logits, scratchOffset, shape, splits);
+  const shape = sgmShape(plan.tile, xSplit, xAct);
+  return tiledPasses(P, job, m, logits, scratchOffset, shape, plan.splits);
 }
 
 /** A plan of either GEMM kernel (dispatch-shape.ts picks one per dispatch). */
