@@ -10,6 +10,7 @@ import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { createGpuContext } from '../src/backends/webgpu/device.js';
 import { GpuSessions } from '../src/backends/webgpu/sessions.js';
+import type { WkvScan } from '../src/backends/webgpu/wkv-scan-form.js';
 import { describeModel } from '../src/model/model-file.js';
 import {
   STANDARD_SHAPES,
@@ -41,11 +42,8 @@ const list = (s: string) =>
     .filter((x) => x)
     .map(Number);
 const now = () => performance.now();
-const scanArg = args['wkv-scan'];
-if (!['auto', 'serial', 'chunked'].includes(scanArg)) {
-  throw new Error(`--wkv-scan must be auto, serial or chunked (got ${scanArg})`);
-}
-const wkvScan = scanArg as 'auto' | 'serial' | 'chunked';
+// Checked by the backend (chooseWkvScan: an unknown form is refused by name).
+const wkvScan = args['wkv-scan'] as WkvScan | 'auto';
 
 const ctx = await createGpuContext({
   timestamps: args.profile,
