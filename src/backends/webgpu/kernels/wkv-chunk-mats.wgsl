@@ -131,17 +131,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let q_ts = select(0.0, sq, s <= t);
   workgroupBarrier();
 
-  // M = (I + A)⁻¹, A strictly lower triangular: one column per thread, top to bottom.
-  if (lid < L) {
-    for (var r = 0u; r < L; r++) {
-      var m = select(0.0, 1.0, r == lid);
-      for (var x = lid; x < r; x++) {
-        m -= ma[r * L + x] * mm[x * L + lid];
-      }
-      mm[r * L + lid] = m;
+  // M = (I + A)⁻¹, A strictly lower triangular, by forward substitution with every entry in
+  // flight: invocation (t, s) holds M[t][s]; at step x row x is final and is published, and
+  // each later row takes off its A[t][x]·M[x][s] (the same terms in the same order as a
+  // column-by-column substitution: M[x][s] = 0 for x < s). 16 barriers with one product each
+  // instead of 16 invocations each running up to 120 dependent products, which took 4.1 of
+  // this kernel's 6.8 ms per 1024-token 2.9B chunk on the H100 (bench/RESULTS.md).
+  var m_ts = select(0.0, 1.0, s == t);
+  for (var x = 0u; x < L; x++) {
+    if (t == x) {
+      mm[lid] = m_ts;
+    }
+    workgroupBarrier();
+    if (t > x) {
+      m_ts -= ma[t * L + x] * mm[x * L + s];
     }
   }
-  workgroupBarrier();
 
   var m_b = 0.0;
   var p_m = 0.0;
