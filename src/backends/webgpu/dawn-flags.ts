@@ -12,7 +12,9 @@ export const TENSOR_CORE_TOGGLES = ['allow_unsafe_apis', 'vulkan_enable_f16_on_n
  * Drops Dawn's bounds clamping of every buffer and workgroup-array index in every kernel. Opt-in
  * only: an out-of-bounds access then is undefined behaviour instead of a clamped read, and no
  * test here can prove the kernels never make one (lavapipe runs with robustness on). Measured
- * on the H100 (bench/RESULTS.md): the tensor-core GEMM 1.3–1.5× faster.
+ * on the H100 (bench/RESULTS.md): the tensor-core GEMM was 1.3–1.5× faster without it until its
+ * matrix loads' offsets were written so that Dawn can prove them in range (matmul-sgm.wgsl);
+ * batch-1 decode gains a few per cent.
  */
 export const NO_ROBUSTNESS_TOGGLES = ['disable_robustness'];
 

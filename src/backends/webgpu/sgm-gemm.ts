@@ -67,7 +67,9 @@ export interface SgmPlan {
 
 /**
  * Candidate tiles and their rates (TFLOP/s over the H100 at full occupancy, with the hi/lo split
- * of X; .scratch probe at M = 1024, N = 10240, K = 2560: 62 and 45, see bench/RESULTS.md). The
+ * of X; .scratch probe at M = 1024, N = 10240, K = 2560: 62 and 45, see bench/RESULTS.md; with
+ * the matrix loads' offsets provably in range, 75–89 and 38–53 in the same noisy probe, so the
+ * ranking and the plans at M ≥ 128 are unchanged and the first readings stay). The
  * model is the f32 kernel's (gemm-shape.ts): workgroups spread evenly over the
  * multiprocessors, split-K adds a reduce pass. Unlike the f32 kernel, one workgroup alone on a
  * multiprocessor was not measurably slower per FLOP (M = 128, N = 10240, K = 2560: 80 tiles

@@ -22,6 +22,13 @@ enable chromium_experimental_subgroup_matrix;
 // goes through `emit` exactly as in the f32 kernel (store / residual add / relu², logits,
 // split-K partials). The unrolled parts (accumulators, products, epilogue) are written out by
 // sgm-source.ts: named accumulators stay in registers where arrays indexed in loops might not.
+//
+// Robustness: where Dawn cannot prove a subgroupMatrixLoad's offset in range, it guards the load
+// (offset and stride chosen by a select; seen in Dawn's dump_shaders output on the H100), and the
+// driver's fast fragment loads are lost: the kernel ran 1.3–1.5× slower than with robustness off.
+// Dawn's range analysis follows local_invocation_index, constants, +, ×, /, %, min() and loops
+// that count by one from a constant, so the offsets below are built only from those (the min()s
+// on subgroup ids, the k loop by 16-steps); every fragment load then takes a constant stride.
 const SG_M: u32 = {{SG_M}}u;
 const SG_N: u32 = {{SG_N}}u;
 const WG: u32 = SG_M * SG_N * 32u;
@@ -59,12 +66,12 @@ const WV: u32 = BK / EPV;
 const XL: u32 = (BM * XV + WG - 1u) / WG;
 const WL: u32 = (BN * WV + WG - 1u) / WG;
 
-/// Eight weights of one 16-bit word quad as f16 (exact for bf16 above 2^-14).
-fn w_f16(u: vec4<u32>, i: u32) -> f16 {
+/// The two 16-bit weights of one word as f16 (exact for bf16 above 2^-14), low half first.
+fn w_pair(word: u32) -> vec2<f16> {
 //#if W_F16
-  return bitcast<vec2<f16>>(u[i / 2u])[i % 2u];
+  return bitcast<vec2<f16>>(word);
 //#else
-  return f16(bitcast<f32>(select(u[i / 2u] << 16u, u[i / 2u] & 0xffff0000u, (i % 2u) == 1u)));
+  return vec2<f16>(vec2<f32>(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u)));
 //#endif
 }
 
@@ -93,8 +100,10 @@ fn main(
     return; // the head's rows can be fewer than the dispatch's grid assumes
   }
   let seg = job.seg;
-  let sm = sg / SG_N;
-  let sn = sg % SG_N;
+  // The min()s state what is true (subgroup ids stay below SG_M · SG_N) in a form Dawn's
+  // robustness pass can follow, so that the matrix loads' offsets below are known in range.
+  let sm = min(sg / SG_N, SG_M - 1u);
+  let sn = min(sg % SG_N, SG_N - 1u);
 
   var xr: array<vec4<f32>, XL>;
   var wr: array<vec4<u32>, WL>;
@@ -104,7 +113,7 @@ fn main(
   let x_last = job.m_count - 1u;
   let w_last = seg.n_rows - 1u;
   for (var kb = job.kb_begin; kb <= job.kb_end; kb++) {
-    let cur = (kb - job.kb_begin) % STAGES;
+    let cur = min((kb - job.kb_begin) % STAGES, STAGES - 1u);
     if (kb < job.kb_end) {
       // Next step's loads, in flight while this step's products run.
       for (var i = 0u; i < XL; i++) {
@@ -122,7 +131,8 @@ fn main(
       // Multiply out the stage written last iteration (k steps of 16).
       let xb = cur * XPARTS * XTILE + sm * ({{FM}}u * 16u) * LDS;
       let wb = cur * WTILE + sn * ({{FN}}u * 16u) * LDS;
-      for (var kk = 0u; kk < BK; kk += 16u) {
+      for (var k16 = 0u; k16 < BK / 16u; k16++) {
+        let kk = k16 * 16u;
 {{MMA}}
       }
     }
@@ -133,7 +143,7 @@ fn main(
     if (kb < job.kb_end) {
       // Double-buffered: into the stage not read this iteration (the other was last read
       // before the previous barrier).
-      let nxt = (cur + 1u) % STAGES;
+      let nxt = min((cur + 1u) % STAGES, STAGES - 1u);
       for (var i = 0u; i < XL; i++) {
         let idx = lid + i * WG;
         if (idx < BM * XV) {
@@ -168,10 +178,20 @@ fn main(
       for (var i = 0u; i < WL; i++) {
         let idx = lid + i * WG;
         if (idx < BN * WV) {
+          // Written out word by word: constant offsets from o, no dynamic vector index.
           let o = nxt * WTILE + (idx / WV) * LDS + (idx % WV) * 8u;
-          for (var e = 0u; e < 8u; e++) {
-            ws[o + e] = w_f16(wr[i], e);
-          }
+          let p0 = w_pair(wr[i].x);
+          let p1 = w_pair(wr[i].y);
+          let p2 = w_pair(wr[i].z);
+          let p3 = w_pair(wr[i].w);
+          ws[o] = p0.x;
+          ws[o + 1u] = p0.y;
+          ws[o + 2u] = p1.x;
+          ws[o + 3u] = p1.y;
+          ws[o + 4u] = p2.x;
+          ws[o + 5u] = p2.y;
+          ws[o + 6u] = p3.x;
+          ws[o + 7u] = p3.y;
         }
       }
     }
@@ -181,9 +201,9 @@ fn main(
   // Each accumulator goes through the subgroup's f32 tile: lane l emits row l / 2, columns
   // 8·(l % 2) .. +7 of it.
   let o = Out(seg, job.m_count, wid.z, nwg.z, padded_total());
-  let cb = sg * 256u;
-  let cr = lane / 2u;
-  let cc = (lane % 2u) * 8u;
+  let cb = (sm * SG_N + sn) * 256u;
+  let cr = min(lane, 31u) / 2u;
+  let cc = (min(lane, 31u) % 2u) * 8u;
   let q = cb + cr * 16u + cc;
   let m_sg = job.m0 + sm * ({{FM}}u * 16u) + cr;
   let n_sg = job.n0 + sn * ({{FN}}u * 16u) + cc;
