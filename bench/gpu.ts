@@ -1,7 +1,8 @@
 // GPU benchmark of the WebGPU backend on synthetic models of the released RWKV-7 shapes.
 // Prints one JSON object per model size (and a probe of the adapter first):
 //   decode: batch-1 tok/s (tokens fed back on the GPU, steps submitted ahead, and with a CPU
-//   round trip per token; timed after 0.5 s of warm-up decoding, the first run also reported), its ratio to the bandwidth floor (weight bytes read per token ÷ the
+//   round trip per token; timed after 0.5 s of warm-up decoding, the first run also
+//   reported), its ratio to the bandwidth floor (weight bytes read per token ÷ the
 //   --bandwidth, default 3.0 TB/s for the H100), throughput at each --batches size, prefill
 //   tok/s at each --prefill length (best of two timed runs after an untimed one).
 //   node --import tsx bench/gpu.ts --sizes 0.1B,2.9B --batches 1,8,32,128 --prefill 512,4096
@@ -20,8 +21,21 @@ import {
 } from '../src/model/synthetic.js';
 import { encodeCost, profileStep } from './gpu-profile.js';
 
+const USAGE = `usage: bench/gpu.ts [options]   (prints one JSON line per model size)
+  --sizes 0.1B,1.5B,2.9B,7.2B   synthetic model shapes to run
+  --batches 1,8,32,128          decode batch sizes (1: batch-1 tok/s and its ratio to the floor)
+  --prefill 512,4096            prompt lengths for prefill tok/s (empty: none)
+  --steps 64                    timed decode steps per batch size
+  --max-rows 1024               tokens per prefill chunk (rows of one step)
+  --bandwidth 3.0e12            bytes/s of the floor (H100 HBM3)
+  --check                       first compare GPU and CPU backends on a small model
+  --profile                     per-kernel GPU times (timestamp queries)
+  --wkv-scan auto|serial|chunked  the prefill wkv's form
+  --unsafe-no-robustness        Dawn's bounds checks off (opt-in; see DEVELOPERS.md)`;
+
 const { values: args } = parseArgs({
   options: {
+    help: { type: 'boolean', short: 'h', default: false },
     sizes: { type: 'string', default: '0.1B,1.5B,2.9B,7.2B' },
     batches: { type: 'string', default: '1,8,32,128' },
     prefill: { type: 'string', default: '512,4096' },
@@ -36,6 +50,10 @@ const { values: args } = parseArgs({
     'wkv-scan': { type: 'string', default: 'auto' },
   },
 });
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const list = (s: string) =>
   s
     .split(',')
