@@ -1,14 +1,21 @@
-// Tiled matmul sweep: every tile shape and K split of kernels/matmul-tiled.wgsl on the matrix
-// shapes of a model's step (time-mix projections, att.output, ffn.key, ffn.value, head) at
-// several row counts, timed with GPU timestamps. Prints one JSON line per (matrix, M): the
-// plan gemm-shape.ts picks, the fastest plan measured, and a copy of the previous kernel when
-// the bundle carries it as kernels/matmul-tiled-base.wgsl. Every plan's output is checked on
-// sampled elements against a float64 product first.
+// Tiled matmul sweep: every tile shape and K split of a GEMM kernel on the matrix shapes of a
+// model's step (time-mix projections, att.output, ffn.key, ffn.value, head) at several row
+// counts, timed with GPU timestamps. The kernel is the f32 one (kernels/matmul-tiled.wgsl) or
+// the tensor-core one (kernels/matmul-sgm.wgsl: its candidate tiles plus any --sgm-tiles);
+// --kernel emulated runs the latter with its matrix builtins in plain WGSL (devices without
+// them, e.g. lavapipe: checks the sweep, its times mean nothing). Prints one JSON line per
+// (matrix, M): the plan the backend picks, the fastest plan measured, their TFLOP/s and ratio to
+// the kernel's peak (--peak-f32, --peak-tensor: the H100 SXM's dense FP32 and FP16 figures; the
+// tensor-core kernel takes every product twice, hi and lo half of X, so it can reach at most
+// half of its peak), and for the f32 kernel a copy of the previous kernel when the bundle
+// carries it as kernels/matmul-tiled-base.wgsl. Every plan's output is checked on sampled
+// elements against a float64 product first.
 // Caveat (H100, 2026-11-23): runs shorter than ~0.5 ms varied up to 5× between calls and
 // between neighbouring plans (the GPU drops to 345 MHz whenever it idles, and the check and
 // readback between plans idle it); trust the large shapes, and bench/gpu.ts --profile for the
 // small ones.
 //   node --import tsx bench/gemm-tiles.ts --sizes 2.9B --rows 32,128,1024
+//   node --import tsx bench/gemm-tiles.ts --kernel tensor-core --sgm-tiles 2,4,4,4,32,1
 import { parseArgs } from 'node:util';
 import { createGpuContext } from '../src/backends/webgpu/device.js';
 import {
@@ -17,15 +24,32 @@ import {
   gemmPasses,
   jobSegments,
   tileBytes,
+  tiledPasses,
+  type GemmLimits,
   type GemmPass,
   type GemmPlan,
 } from '../src/backends/webgpu/gemm-shape.js';
 import {
   buildMatmulDispatches,
   OP_STORE,
+  type MatmulDispatch,
   type MatmulTerm,
 } from '../src/backends/webgpu/matmul-jobs.js';
 import { Pipelines } from '../src/backends/webgpu/pipelines.js';
+import {
+  chooseSgmPlan,
+  SGM_TILE_RATE,
+  SGM_X_SPLIT,
+  sgmPasses,
+  sgmShape,
+  type SgmPlan,
+} from '../src/backends/webgpu/sgm-gemm.js';
+import {
+  sgmTileBytes,
+  sgmTileCols,
+  sgmTileRows,
+  type SgmTile,
+} from '../src/backends/webgpu/sgm-source.js';
 import type { PlacedMatrix } from '../src/backends/webgpu/weight-layout.js';
 import { standardConfig, type StandardSize } from '../src/model/synthetic.js';
 
@@ -38,6 +62,12 @@ const { values: args } = parseArgs({
     /** Other kernel files (copies carried in the bundle) timed on a few plans for comparison. */
     variants: { type: 'string', default: '' },
     matrices: { type: 'string', default: 'proj,out,ffn-key,ffn-value,head' },
+    /** auto: the kernel the backend would use on this device; f32 | tensor-core | emulated. */
+    kernel: { type: 'string', default: 'auto' },
+    /** Extra tensor-core tiles, "sgM,sgN,fm,fn,bk,stages;…" (sgm-source.ts's SgmTile). */
+    'sgm-tiles': { type: 'string', default: '' },
+    'peak-f32': { type: 'string', default: '67e12' },
+    'peak-tensor': { type: 'string', default: '989e12' },
   },
 });
 const SCRATCH_FLOATS = 1 << 22; // what act-layout.ts gives the runner
@@ -48,6 +78,83 @@ const ctx = await createGpuContext({
 if (!ctx.caps.timestamps) throw new Error('this adapter has no timestamp queries');
 const device = ctx.device;
 const P = new Pipelines(ctx, 'bf16');
+const kernel =
+  args.kernel === 'auto' ? (ctx.caps.gemm === 'tensor-core' ? 'tensor-core' : 'f32') : args.kernel;
+if (!['f32', 'tensor-core', 'emulated'].includes(kernel)) {
+  throw new Error(`--kernel ${args.kernel}: want auto, f32, tensor-core or emulated`);
+}
+if (kernel === 'tensor-core' && ctx.caps.gemm !== 'tensor-core') {
+  throw new Error('--kernel tensor-core: this device has no f16 subgroup matrices (try emulated)');
+}
+const peak = Number(kernel === 'f32' ? args['peak-f32'] : args['peak-tensor']);
+const extraTiles: SgmTile[] = args['sgm-tiles']
+  .split(';')
+  .filter((t) => t)
+  .map((t) => {
+    const [sgM, sgN, fm, fn, bk, stages] = t.split(',').map(Number);
+    if (
+      ![sgM, sgN, fm, fn].every((v) => v >= 1) ||
+      (bk !== 16 && bk !== 32) ||
+      (stages !== 1 && stages !== 2)
+    ) {
+      throw new Error(`--sgm-tiles ${t}: want sgM,sgN,fm,fn,bk(16|32),stages(1|2)`);
+    }
+    return { sgM, sgN, fm, fn, bk, stages } as SgmTile;
+  });
+
+/** One GEMM kernel as the sweep sees it: the backend's plan, the candidates, their passes. */
+interface SweptKernel<T> {
+  chosen(M: number, segs: { n: number; k: number }[], padded: number, limits: GemmLimits): T | null;
+  candidates(M: number, K: number, padded: number, limits: GemmLimits): T[];
+  key(plan: T): string;
+  passes(job: MatmulDispatch, M: number, plan: T, scratch: number): Promise<GemmPass[]>;
+}
+
+const SPLITS = [1, 2, 3, 4, 6, 8, 12];
+const splitsFor = (M: number, K: number, padded: number) =>
+  SPLITS.filter(
+    (s) =>
+      s === 1 ||
+      (K / s >= 128 && s * M * padded <= SCRATCH_FLOATS && (args.all || s <= 4 || M <= 256)),
+  );
+
+const f32Kernel: SweptKernel<GemmPlan> = {
+  chosen: (M, segs, padded, limits) => chooseGemmPlan(M, M, segs, padded, limits),
+  candidates: (M, K, padded, limits) =>
+    GEMM_TILES.filter((tile) => tileBytes(tile) <= limits.maxWorkgroupStorage).flatMap((tile) =>
+      splitsFor(M, K, padded).map((splits) => ({ tile, splits })),
+    ),
+  key: (p) => `${p.tile.ty * p.tile.tm}x${(256 / p.tile.ty) * p.tile.tn}/${p.splits}`,
+  passes: (job, M, plan, scratch) => gemmPasses(P, job, M, false, plan, scratch),
+};
+
+const sgmKernel: SweptKernel<SgmPlan> = {
+  chosen(M, segs, padded, limits) {
+    try {
+      return chooseSgmPlan(M, M, segs, padded, limits, SGM_X_SPLIT);
+    } catch {
+      return null; // no candidate tile fits this device's workgroup memory
+    }
+  },
+  candidates: (M, K, padded, limits) =>
+    [...SGM_TILE_RATE.map((r) => r.tile), ...extraTiles]
+      .filter((tile) => sgmTileBytes(tile, SGM_X_SPLIT) <= limits.maxWorkgroupStorage)
+      .flatMap((tile) => splitsFor(M, K, padded).map((splits) => ({ tile, splits }))),
+  key: (p) =>
+    `${sgmTileRows(p.tile)}x${sgmTileCols(p.tile)}(${p.tile.sgM}x${p.tile.sgN}sg,bk${p.tile.bk},${p.tile.stages}st)/${p.splits}`,
+  passes: (job, M, plan, scratch) =>
+    kernel === 'emulated'
+      ? tiledPasses(
+          P,
+          job,
+          M,
+          false,
+          scratch,
+          sgmShape(plan.tile, SGM_X_SPLIT, false, true),
+          plan.splits,
+        )
+      : sgmPasses(P, job, M, false, plan, scratch, SGM_X_SPLIT, false),
+};
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 const upload = (data: ArrayBufferView, u = usage) => {
   const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage: u });
@@ -184,27 +291,14 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
       const flop = 2 * M * nTotal * shape.k;
       const reps = Number(args.reps);
       const tflops = (us: number) => Math.round((flop / us / 1e6) * 10) / 10;
-      const chosen = chooseGemmPlan(M, M, jobSegments(job, 8), job.paddedRows, {
+      const ratio = (tf: number) => Math.round((tf * 1e12 * 1000) / peak) / 1000;
+      const limits = {
         maxWorkgroupStorage: ctx.caps.maxWorkgroupStorage,
         scratchFloats: SCRATCH_FLOATS,
-      });
-      const key = (p: GemmPlan) =>
-        `${p.tile.ty * p.tile.tm}x${(256 / p.tile.ty) * p.tile.tn}/${p.splits}`;
-      const plans: GemmPlan[] = [chosen];
-      for (const tile of GEMM_TILES) {
-        if (tileBytes(tile) > ctx.caps.maxWorkgroupStorage) continue;
-        for (const splits of [1, 2, 3, 4, 6, 8, 12]) {
-          if (splits > 1 && shape.k / splits < 128) break;
-          if (splits > 1 && splits * M * job.paddedRows > SCRATCH_FLOATS) break;
-          if (args.all || splits <= 4 || M <= 256) plans.push({ tile, splits });
-        }
-      }
-      const results: Record<string, number> = {};
-      let worstErr = 0;
-      for (const plan of plans) {
-        if (key(plan) in results) continue;
-        const passes = await gemmPasses(P, job, M, false, plan, scratch);
-        // Check sampled outputs (poisoned first) against float64.
+      };
+      /** Runs `passes` once with the output poisoned, then checks sampled outputs against float64. */
+      const check = async (passes: GemmPass[], label: string): Promise<number> => {
+        let worst = 0;
         device.queue.writeBuffer(actBuf, yOff * 4, new Float32Array(M * nTotal).fill(NaN));
         await timePasses(bind, passes, 0, 1);
         const read = device.createBuffer({
@@ -231,22 +325,48 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
           const err = Math.abs(y[m * nTotal + n] - sum) / abs;
           if (!(err < 1e-4))
             throw new Error(
-              `${size} ${shape.name} M=${M} ${key(plan)}: y[${m}][${n}] = ${y[m * nTotal + n]}, want ${sum}`,
+              `${size} ${shape.name} M=${M} ${label}: y[${m}][${n}] = ${y[m * nTotal + n]}, want ${sum}`,
             );
-          worstErr = Math.max(worstErr, err);
+          worst = Math.max(worst, err);
         }
-        results[key(plan)] = tflops(await timeWarm(bind, passes, reps));
-      }
-      for (const variant of args.variants.split(',').filter((v) => v)) {
-        const few = [chosen, ...plans.filter((p) => p.splits === 1 && p.tile.tn === 4)];
-        for (const plan of few) {
-          const passes = await gemmPasses(P, job, M, false, plan, scratch, variant);
-          results[`${variant}:${key(plan)}`] = tflops(await timeWarm(bind, passes, reps));
+        return worst;
+      };
+      const results: Record<string, number> = {};
+      let worstErr = 0;
+      /** Checks and times the kernel's chosen plan and every candidate; the chosen plan's key. */
+      const sweep = async <T>(sk: SweptKernel<T>): Promise<string | null> => {
+        const chosen = sk.chosen(M, jobSegments(job, 8), job.paddedRows, limits);
+        const plans = [
+          ...(chosen ? [chosen] : []),
+          ...sk.candidates(M, shape.k, job.paddedRows, limits),
+        ];
+        for (const plan of plans) {
+          const label = sk.key(plan);
+          if (label in results) continue;
+          const passes = await sk.passes(job, M, plan, scratch);
+          worstErr = Math.max(worstErr, await check(passes, label));
+          results[label] = tflops(await timeWarm(bind, passes, reps));
+        }
+        return chosen ? sk.key(chosen) : null;
+      };
+      const chosen = kernel === 'f32' ? await sweep(f32Kernel) : await sweep(sgmKernel);
+      for (const variant of kernel === 'f32' ? args.variants.split(',').filter((v) => v) : []) {
+        const plan = f32Kernel.chosen(M, jobSegments(job, 8), job.paddedRows, limits)!;
+        const few = [
+          plan,
+          ...f32Kernel
+            .candidates(M, shape.k, job.paddedRows, limits)
+            .filter((p) => p.splits === 1 && p.tile.tn === 4),
+        ];
+        for (const p of few) {
+          const passes = await gemmPasses(P, job, M, false, p, scratch, variant);
+          results[`${variant}:${f32Kernel.key(p)}`] = tflops(await timeWarm(bind, passes, reps));
         }
       }
-      const base = await P.get('matmul-tiled-base', 'matmul', { TO_LOGITS: false }).catch(
-        () => null,
-      );
+      const base =
+        kernel === 'f32'
+          ? await P.get('matmul-tiled-base', 'matmul', { TO_LOGITS: false }).catch(() => null)
+          : null;
       let baseTflops: number | null = null;
       if (base) {
         const grid: [number, number, number] = [job.paddedRows / 64, Math.ceil(M / 64), 1];
@@ -261,10 +381,13 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
           N: nTotal,
           K: shape.k,
           gflop: Math.round(flop / 1e6) / 1e3,
+          kernel,
           baseTflops,
-          chosen: key(chosen),
-          chosenTflops: results[key(chosen)],
+          chosen,
+          chosenTflops: chosen ? results[chosen] : null,
+          chosenOfPeak: chosen ? ratio(results[chosen]) : null,
           best: ranked.slice(0, 4),
+          bestOfPeak: ranked.length ? ratio(ranked[0][1]) : null,
           all: results,
           worstRelErr: worstErr,
         }),
