@@ -70,7 +70,6 @@ const { values: args } = parseArgs({
     'peak-tensor': { type: 'string', default: '989e12' },
   },
 });
-const SCRATCH_FLOATS = 1 << 22; // what act-layout.ts gives the runner
 const ctx = await createGpuContext({
   timestamps: true,
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
@@ -111,18 +110,18 @@ interface SweptKernel<T> {
 }
 
 const SPLITS = [1, 2, 3, 4, 6, 8, 12];
-const splitsFor = (M: number, K: number, padded: number) =>
+const splitsFor = (M: number, K: number, padded: number, scratchFloats: number) =>
   SPLITS.filter(
     (s) =>
       s === 1 ||
-      (K / s >= 128 && s * M * padded <= SCRATCH_FLOATS && (args.all || s <= 4 || M <= 256)),
+      (K / s >= 128 && s * M * padded <= scratchFloats && (args.all || s <= 4 || M <= 256)),
   );
 
 const f32Kernel: SweptKernel<GemmPlan> = {
   chosen: (M, segs, padded, limits) => chooseGemmPlan(M, M, segs, padded, limits),
   candidates: (M, K, padded, limits) =>
     GEMM_TILES.filter((tile) => tileBytes(tile) <= limits.maxWorkgroupStorage).flatMap((tile) =>
-      splitsFor(M, K, padded).map((splits) => ({ tile, splits })),
+      splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
     ),
   key: (p) => `${p.tile.ty * p.tile.tm}x${(256 / p.tile.ty) * p.tile.tn}/${p.splits}`,
   passes: (job, M, plan, scratch) => gemmPasses(P, job, M, false, plan, scratch),
@@ -139,7 +138,9 @@ const sgmKernel: SweptKernel<SgmPlan> = {
   candidates: (M, K, padded, limits) =>
     [...SGM_TILE_RATE.map((r) => r.tile), ...extraTiles]
       .filter((tile) => sgmTileBytes(tile, SGM_X_SPLIT) <= limits.maxWorkgroupStorage)
-      .flatMap((tile) => splitsFor(M, K, padded).map((splits) => ({ tile, splits }))),
+      .flatMap((tile) =>
+        splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
+      ),
   key: (p) =>
     `${sgmTileRows(p.tile)}x${sgmTileCols(p.tile)}(${p.tile.sgM}x${p.tile.sgN}sg,bk${p.tile.bk},${p.tile.stages}st)/${p.splits}`,
   passes: (job, M, plan, scratch) =>
@@ -240,6 +241,8 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
     { name: 'head', n: [cfg.vocabSize], k: C },
   ];
   const maxRows = Math.max(...args.rows.split(',').map(Number));
+  // The split-K scratch the runner has at this many rows (act-layout.ts: 16 planes, ≤ 64 MB).
+  const scratchFloats = Math.min(1 << 24, 16 * maxRows * C);
   for (const shape of shapes.filter((s) => args.matrices.split(',').includes(s.name))) {
     const nTotal = shape.n.reduce((a, b) => a + b, 0);
     const kVec = shape.k / 8;
@@ -249,7 +252,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
     const yOff = xFloats;
     const scratch = yOff + maxRows * nTotal;
     const x = new Float32Array(xFloats).map(() => Math.random() * 2 - 1);
-    const actBuf = device.createBuffer({ size: (scratch + SCRATCH_FLOATS) * 4, usage });
+    const actBuf = device.createBuffer({ size: (scratch + scratchFloats) * 4, usage });
     device.queue.writeBuffer(actBuf, 0, x);
     let row = 0;
     const terms: MatmulTerm[] = shape.n.map((n, i) => {
@@ -294,7 +297,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
       const ratio = (tf: number) => Math.round((tf * 1e12 * 1000) / peak) / 1000;
       const limits = {
         maxWorkgroupStorage: ctx.caps.maxWorkgroupStorage,
-        scratchFloats: SCRATCH_FLOATS,
+        scratchFloats,
       };
       /** Runs `passes` once with the output poisoned, then checks sampled outputs against float64. */
       const check = async (passes: GemmPass[], label: string): Promise<number> => {
