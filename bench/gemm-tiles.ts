@@ -17,6 +17,7 @@
 //   node --import tsx bench/gemm-tiles.ts --sizes 2.9B --rows 32,128,1024
 //   node --import tsx bench/gemm-tiles.ts --kernel tensor-core --sgm-tiles 2,4,4,4,32,1
 import { parseArgs } from 'node:util';
+import { actLayout } from '../src/backends/webgpu/act-layout.js';
 import { createGpuContext } from '../src/backends/webgpu/device.js';
 import {
   chooseGemmPlan,
@@ -241,8 +242,8 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
     { name: 'head', n: [cfg.vocabSize], k: C },
   ];
   const maxRows = Math.max(...args.rows.split(',').map(Number));
-  // The split-K scratch the runner has at this many rows (act-layout.ts: 16 planes, ≤ 64 MB).
-  const scratchFloats = Math.min(1 << 24, 16 * maxRows * C);
+  // The split-K scratch the runner has at this many rows.
+  const { scratchFloats } = actLayout(cfg, maxRows);
   for (const shape of shapes.filter((s) => args.matrices.split(',').includes(s.name))) {
     const nTotal = shape.n.reduce((a, b) => a + b, 0);
     const kVec = shape.k / 8;

@@ -21,35 +21,45 @@ import {
 } from '../src/model/synthetic.js';
 import { encodeCost, profileStep } from './gpu-profile.js';
 
-const USAGE = `usage: bench/gpu.ts [options]   (prints one JSON line per model size)
-  --sizes 0.1B,1.5B,2.9B,7.2B   synthetic model shapes to run
-  --batches 1,8,32,128          decode batch sizes (1: batch-1 tok/s and its ratio to the floor)
-  --prefill 512,4096            prompt lengths for prefill tok/s (empty: none)
-  --steps 64                    timed decode steps per batch size
-  --max-rows 1024               tokens per prefill chunk (rows of one step)
-  --bandwidth 3.0e12            bytes/s of the floor (H100 HBM3)
-  --check                       first compare GPU and CPU backends on a small model
-  --profile                     per-kernel GPU times (timestamp queries)
-  --wkv-scan auto|serial|chunked  the prefill wkv's form
-  --unsafe-no-robustness        Dawn's bounds checks off (opt-in; see DEVELOPERS.md)`;
-
-const { values: args } = parseArgs({
-  options: {
-    help: { type: 'boolean', short: 'h', default: false },
-    sizes: { type: 'string', default: '0.1B,1.5B,2.9B,7.2B' },
-    batches: { type: 'string', default: '1,8,32,128' },
-    prefill: { type: 'string', default: '512,4096' },
-    steps: { type: 'string', default: '64' },
-    'max-rows': { type: 'string', default: '1024' },
-    bandwidth: { type: 'string', default: '3.0e12' },
-    check: { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
-    // Dawn's bounds checks off in every kernel (src/backends/webgpu/dawn-flags.ts: opt-in only).
-    'unsafe-no-robustness': { type: 'boolean', default: false },
-    // The prefill wkv's recurrence (src/backends/webgpu/wkv-scan-form.ts).
-    'wkv-scan': { type: 'string', default: 'auto' },
+// Each option's line of --help beside its parse rule, so the two cannot drift apart
+// (parseArgs ignores the extra `help` field).
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h', default: false, help: 'this list' },
+  sizes: { type: 'string', default: '0.1B,1.5B,2.9B,7.2B', help: 'synthetic model shapes' },
+  batches: {
+    type: 'string',
+    default: '1,8,32,128',
+    help: 'decode batch sizes (1: batch-1 tok/s and its ratio to the floor)',
   },
-});
+  prefill: { type: 'string', default: '512,4096', help: 'prompt lengths for prefill tok/s' },
+  steps: { type: 'string', default: '64', help: 'timed decode steps per batch size' },
+  'max-rows': { type: 'string', default: '1024', help: 'tokens per prefill chunk' },
+  bandwidth: { type: 'string', default: '3.0e12', help: 'bytes/s of the floor (H100 HBM3)' },
+  check: {
+    type: 'boolean',
+    default: false,
+    help: 'first compare GPU and CPU backends on a small model',
+  },
+  profile: { type: 'boolean', default: false, help: 'per-kernel GPU times (timestamp queries)' },
+  'unsafe-no-robustness': {
+    type: 'boolean',
+    default: false,
+    help: "Dawn's bounds checks off in every kernel (dawn-flags.ts: opt-in only)",
+  },
+  'wkv-scan': {
+    type: 'string',
+    default: 'auto',
+    help: "the prefill wkv's recurrence: auto|serial|chunked (wkv-scan-form.ts)",
+  },
+} as const;
+const USAGE = [
+  'usage: bench/gpu.ts [options]   (prints one JSON line per model size)',
+  ...Object.entries(OPTIONS).map(
+    ([name, o]) => `  --${name}${o.type === 'string' ? ` ${o.default}` : ''}`.padEnd(36) + o.help,
+  ),
+].join('\n');
+
+const { values: args } = parseArgs({ options: OPTIONS });
 if (args.help) {
   console.log(USAGE);
   process.exit(0);
