@@ -223,10 +223,18 @@ async function timePasses(
   return us[us.length >> 1];
 }
 
-/** Times a plan after ~50 ms of warm-up runs. */
+/**
+ * Times a plan after at least 300 ms of back-to-back runs. Between plans the GPU idles while
+ * pipelines compile and outputs are checked, and the H100 drops its clock; ~50 ms of warm-up
+ * was not enough there (the sweep read 18–28 TFLOP/s for plans that a probe warmed for 300 ms
+ * timed at 87–89).
+ */
 async function timeWarm(bind: GPUBindGroup, passes: GemmPass[], reps: number): Promise<number> {
+  const start = performance.now();
   const estimate = await timePasses(bind, passes, 1, 3);
-  return timePasses(bind, passes, Math.min(400, Math.ceil(50000 / estimate)), reps);
+  const batch = Math.min(400, Math.max(1, Math.ceil(50000 / estimate)));
+  while (performance.now() - start < 300) await timePasses(bind, passes, batch, 1);
+  return timePasses(bind, passes, batch, reps);
 }
 
 for (const size of args.sizes.split(',') as StandardSize[]) {
