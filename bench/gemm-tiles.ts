@@ -10,10 +10,8 @@
 // half of its peak), and for the f32 kernel a copy of the previous kernel when the bundle
 // carries it as kernels/matmul-tiled-base.wgsl. Every plan's output is checked on sampled
 // elements against a float64 product first.
-// Caveat (H100, 2026-11-23): runs shorter than ~0.5 ms varied up to 5× between calls and
-// between neighbouring plans (the GPU drops to 345 MHz whenever it idles, and the check and
-// readback between plans idle it); trust the large shapes, and bench/gpu.ts --profile for the
-// small ones.
+// The GPU drops to 345 MHz whenever it idles (H100), and the compile, check and readback
+// between plans idle it: every plan runs back to back for at least 300 ms before it is timed.
 //   node --import tsx bench/gemm-tiles.ts --sizes 2.9B --rows 32,128,1024
 //   node --import tsx bench/gemm-tiles.ts --kernel tensor-core --sgm-tiles 2,4,4,4,32,1
 import { parseArgs } from 'node:util';
@@ -53,24 +51,49 @@ import {
 } from '../src/backends/webgpu/sgm-source.js';
 import type { PlacedMatrix } from '../src/backends/webgpu/weight-layout.js';
 import { standardConfig, type StandardSize } from '../src/model/synthetic.js';
+import { helpText } from './usage.js';
 
-const { values: args } = parseArgs({
-  options: {
-    sizes: { type: 'string', default: '2.9B' },
-    rows: { type: 'string', default: '32,128,1024' },
-    reps: { type: 'string', default: '7' },
-    all: { type: 'boolean', default: false },
-    /** Other kernel files (copies carried in the bundle) timed on a few plans for comparison. */
-    variants: { type: 'string', default: '' },
-    matrices: { type: 'string', default: 'proj,out,ffn-key,ffn-value,head' },
-    /** auto: the kernel the backend would use on this device; f32 | tensor-core | emulated. */
-    kernel: { type: 'string', default: 'auto' },
-    /** Extra tensor-core tiles, "sgM,sgN,fm,fn,bk,stages;…" (sgm-source.ts's SgmTile). */
-    'sgm-tiles': { type: 'string', default: '' },
-    'peak-f32': { type: 'string', default: '67e12' },
-    'peak-tensor': { type: 'string', default: '989e12' },
+// Each option's line of --help beside its parse rule (usage.ts).
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h', default: false, help: 'this list' },
+  sizes: { type: 'string', default: '2.9B', help: 'synthetic model shapes' },
+  rows: { type: 'string', default: '32,128,1024', help: 'input rows M (tokens in a step)' },
+  reps: { type: 'string', default: '7', help: 'timed runs per plan (median)' },
+  all: { type: 'boolean', default: false, help: 'also K splits above 4 at M > 256' },
+  variants: {
+    type: 'string',
+    default: '',
+    help: 'f32: other kernel files carried in the bundle, timed on a few plans',
   },
-});
+  matrices: {
+    type: 'string',
+    default: 'proj,out,ffn-key,ffn-value,head',
+    help: 'which of the step\u2019s matrix shapes',
+  },
+  kernel: {
+    type: 'string',
+    default: 'auto',
+    help: 'auto (the backend\u2019s) | f32 | tensor-core | emulated',
+  },
+  'sgm-tiles': {
+    type: 'string',
+    default: '',
+    help: 'extra tensor-core tiles "sgM,sgN,fm,fn,bk,stages;…"',
+  },
+  'peak-f32': { type: 'string', default: '67e12', help: 'FLOP/s of the f32 ratio (H100 SXM)' },
+  'peak-tensor': {
+    type: 'string',
+    default: '989e12',
+    help: 'FLOP/s of the tensor-core ratio (H100 SXM dense f16)',
+  },
+} as const;
+const { values: args } = parseArgs({ options: OPTIONS });
+if (args.help) {
+  console.log(
+    helpText('usage: bench/gemm-tiles.ts [options]   (one JSON line per matrix and M)', OPTIONS),
+  );
+  process.exit(0);
+}
 const ctx = await createGpuContext({
   timestamps: true,
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],

@@ -20,9 +20,9 @@ import {
   type StandardSize,
 } from '../src/model/synthetic.js';
 import { encodeCost, profileStep } from './gpu-profile.js';
+import { helpText } from './usage.js';
 
-// Each option's line of --help beside its parse rule, so the two cannot drift apart
-// (parseArgs ignores the extra `help` field).
+// Each option's line of --help beside its parse rule (usage.ts).
 const OPTIONS = {
   help: { type: 'boolean', short: 'h', default: false, help: 'this list' },
   sizes: { type: 'string', default: '0.1B,1.5B,2.9B,7.2B', help: 'synthetic model shapes' },
@@ -52,12 +52,10 @@ const OPTIONS = {
     help: "the prefill wkv's recurrence: auto|serial|chunked (wkv-scan-form.ts)",
   },
 } as const;
-const USAGE = [
+const USAGE = helpText(
   'usage: bench/gpu.ts [options]   (prints one JSON line per model size)',
-  ...Object.entries(OPTIONS).map(
-    ([name, o]) => `  --${name}${o.type === 'string' ? ` ${o.default}` : ''}`.padEnd(36) + o.help,
-  ),
-].join('\n');
+  OPTIONS,
+);
 
 const { values: args } = parseArgs({ options: OPTIONS });
 if (args.help) {
