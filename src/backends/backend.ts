@@ -1,6 +1,7 @@
 // What every compute backend (cpu, webgpu) offers the runtime. Sessions, sampling, the CLI and
 // the server are written against this interface only.
 import type { RwkvConfig } from '../model/config.js';
+import type { DrawOutcome, DrawPlan } from './device-draw.js';
 import type { ModelIdentity, RwkvState } from '../runtime/state.js';
 
 export type DeviceName = 'cpu' | 'webgpu';
@@ -28,6 +29,17 @@ export interface Backend {
    * Returns one logits row per state, in order.
    */
   forwardBatch(states: readonly RwkvState[], tokens: readonly number[]): Promise<Float32Array[]>;
+
+  /**
+   * Optional: forwardBatch that draws the next token of each row that has a plan on the device
+   * (device-draw.ts), returning { token } — exactly the token the plan's Sampler would draw
+   * from that row — or { logits } where the device cannot prove it or there is no plan.
+   */
+  forwardBatchDraw?(
+    states: readonly RwkvState[],
+    tokens: readonly number[],
+    plans: readonly (DrawPlan | null)[],
+  ): Promise<DrawOutcome[]>;
 
   /** Release what the backend holds (GPU buffers, workers). */
   dispose(): Promise<void>;

@@ -4,6 +4,8 @@
 // semantics without moving the state over the bus every token. GpuSessions (sessions.ts) is the
 // lower-level slot API (greedy loops on the GPU, explicit slots).
 import type { Backend } from '../backend.js';
+import { certifyDraw, type DrawOutcome, type DrawPlan } from '../device-draw.js';
+import { DrawKernel } from './draw-kernel.js';
 import type { RwkvConfig } from '../../model/config.js';
 import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/state.js';
 import { createGpuContext, type GpuContext } from './device.js';
@@ -40,6 +42,8 @@ export class WebGpuBackend implements Backend {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly readback: Readback;
   private readonly residents: ResidentStates;
+  /** Rows whose token the GPU drew, and planned rows read back because it could not prove it. */
+  readonly drawStats = { drawn: 0, fallbacks: 0 };
 
   private constructor(
     readonly model: ModelIdentity,
@@ -134,38 +138,62 @@ export class WebGpuBackend implements Backend {
 
   async forward(state: RwkvState, tokens: readonly number[]): Promise<Float32Array> {
     const rows = await this.run([state], [tokens], 'last');
-    return rows[0];
+    return logitsOf(rows)[0];
   }
 
   async forwardAll(state: RwkvState, tokens: readonly number[]): Promise<Float32Array[]> {
-    return this.run([state], [tokens], 'all');
+    return logitsOf(await this.run([state], [tokens], 'all'));
   }
 
   async forwardBatch(
     states: readonly RwkvState[],
     tokens: readonly number[],
   ): Promise<Float32Array[]> {
-    if (states.length !== tokens.length) {
-      throw new Error(`forwardBatch: ${states.length} states but ${tokens.length} tokens`);
+    return logitsOf(
+      await this.forwardBatchDraw(
+        states,
+        tokens,
+        states.map(() => null),
+      ),
+    );
+  }
+
+  /**
+   * forwardBatch whose rows with a plan come back as the token the sampler would draw from
+   * them, drawn on the GPU (kernels/draw.wgsl) — 64 bytes read back instead of the row — or as
+   * the row itself when the GPU's numbers cannot prove that token (backends/device-draw.ts).
+   */
+  async forwardBatchDraw(
+    states: readonly RwkvState[],
+    tokens: readonly number[],
+    plans: readonly (DrawPlan | null)[],
+  ): Promise<DrawOutcome[]> {
+    if (states.length !== tokens.length || plans.length !== tokens.length) {
+      throw new Error(
+        `forwardBatch: ${states.length} states, ${tokens.length} tokens, ${plans.length} plans`,
+      );
     }
     if (states.length === 0) return [];
     return this.run(
       states,
       tokens.map((t) => [t]),
       'last',
+      plans,
     );
   }
 
   /**
    * Feeds tokens[i] into states[i] (all sequences advance together, chunked to the step
    * capacity) and returns logits: the last row of each sequence, or every row of the single
-   * sequence for 'all'.
+   * sequence for 'all'. With `plans` (one per sequence, 'last' only), a sequence with a plan
+   * gets the token drawn from its last row where the GPU can prove it.
    */
   private run(
     states: readonly RwkvState[],
     tokens: readonly (readonly number[])[],
     want: 'last' | 'all',
-  ): Promise<Float32Array[]> {
+    plans?: readonly (DrawPlan | null)[],
+  ): Promise<DrawOutcome[]> {
     return this.serial(async () => {
       if (tokens.some((t) => t.length === 0)) throw new Error('forward needs at least one token');
       states.forEach((s) => assertSameShape(this.config, s.config));
@@ -175,7 +203,7 @@ export class WebGpuBackend implements Backend {
       const slots: number[] = [];
       for (const s of states) slots.push(await this.residents.acquire(s, batch));
       try {
-        const out: Float32Array[] = [];
+        const out: DrawOutcome[] = [];
         const done = states.map(() => 0);
         const cap = this.runner.opts.maxRows;
         const logitCap = this.runner.opts.maxLogitRows;
@@ -198,8 +226,11 @@ export class WebGpuBackend implements Backend {
             room -= take;
             logitRoom -= logits.length;
           }
-          const rows = await this.step(seqs);
-          out.push(...rows);
+          // With plans ('last'), each sequence has at most one logits row: its plan goes with it.
+          const seqPlans = plans
+            ? seqs.flatMap((s, j) => (s.logits.length ? [plans[owner[j]]] : []))
+            : [];
+          out.push(...(await this.step(seqs, seqPlans)));
         }
         states.forEach((s) => this.residents.advanced(s));
         return out;
@@ -211,27 +242,68 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * One step; returns its logit rows. A decoding step (one token per sequence) records its
-   * successor's commands while the GPU runs (step-ahead.ts): the caller's sampling and the
-   * next call then find them ready.
+   * One step; returns its logit rows, or for a row with a plan the token drawn from it where
+   * the GPU could prove it. A decoding step (one token per sequence) records its successor's
+   * commands while the GPU runs (step-ahead.ts): the caller's sampling and the next call then
+   * find them ready.
    */
-  private async step(seqs: StepSequence[]): Promise<Float32Array[]> {
+  private async step(
+    seqs: StepSequence[],
+    plans: readonly (DrawPlan | null)[],
+  ): Promise<DrawOutcome[]> {
     const ahead = this.runner.ahead;
     const { commands, shape } = await ahead.commands(seqs);
     const V = this.config.vocabSize;
-    const bytes = shape.nOut * V * 4;
+    const rowBytes = V * 4;
+    const drawing = plans.some((p) => p !== null);
+    const enc = this.ctx.device.createCommandEncoder();
+    if (drawing) await this.runner.draw.encode(enc, plans);
+    // Read back: the draw results (if any), then the rows that have no plan.
+    const resultBytes = drawing ? shape.nOut * DrawKernel.rowBytes : 0;
+    const plain = [...Array(shape.nOut).keys()].filter((r) => !plans[r]);
     const data = await this.readback.submitAndRead(
-      this.ctx.device.createCommandEncoder(),
-      bytes,
-      (e, staging) => e.copyBufferToBuffer(this.runner.logitsBuffer, 0, staging, 0, bytes),
+      enc,
+      resultBytes + plain.length * rowBytes,
+      (e, staging) => {
+        if (drawing) {
+          e.copyBufferToBuffer(this.runner.draw.resultsBuffer, 0, staging, 0, resultBytes);
+        }
+        copyRows(e, this.runner.logitsBuffer, plain, rowBytes, staging, resultBytes);
+      },
       {
         before: [commands],
         whileWaiting: shape.M === shape.nSeq ? () => ahead.prepare(shape) : undefined,
       },
     );
-    const all = new Float32Array(data); // a fresh copy already: one row needs no other
-    if (shape.nOut === 1) return [all];
-    return Array.from({ length: shape.nOut }, (_, r) => all.slice(r * V, (r + 1) * V));
+    const out: (DrawOutcome | null)[] = Array.from({ length: shape.nOut }, () => null);
+    plain.forEach((r, i) => {
+      const at = resultBytes + i * rowBytes;
+      out[r] = { logits: new Float32Array(data.slice(at, at + rowBytes)) };
+    });
+    if (drawing) {
+      const results = DrawKernel.read(data, shape.nOut);
+      plans.forEach((p, r) => {
+        if (!p) return;
+        const token = certifyDraw(p, results[r], V);
+        if (token !== null) out[r] = { token };
+      });
+      this.drawStats.drawn += out.filter((o) => o && 'token' in o).length;
+    }
+    // Rows the GPU could not prove: read them (the logits buffer is unchanged until the next
+    // step is submitted, which waits for this call).
+    const unsure = [...Array(shape.nOut).keys()].filter((r) => out[r] === null);
+    if (unsure.length > 0) {
+      this.drawStats.fallbacks += unsure.length;
+      const rows = await this.readback.submitAndRead(
+        this.ctx.device.createCommandEncoder(),
+        unsure.length * rowBytes,
+        (e, staging) => copyRows(e, this.runner.logitsBuffer, unsure, rowBytes, staging, 0),
+      );
+      unsure.forEach((r, i) => {
+        out[r] = { logits: new Float32Array(rows.slice(i * rowBytes, (i + 1) * rowBytes)) };
+      });
+    }
+    return out as DrawOutcome[];
   }
 
   private async readStates(slots: number[], into: readonly Float32Array[]): Promise<void> {
@@ -252,4 +324,29 @@ export class WebGpuBackend implements Backend {
     this.release();
     if (this.ownsContext) this.ctx.destroy();
   }
+}
+
+/** Copies logits rows `rows` (in order) into `dst` from byte `at` on. Adjacent rows: one copy. */
+function copyRows(
+  e: GPUCommandEncoder,
+  src: GPUBuffer,
+  rows: readonly number[],
+  rowBytes: number,
+  dst: GPUBuffer,
+  at: number,
+): void {
+  for (let i = 0; i < rows.length;) {
+    let n = 1;
+    while (i + n < rows.length && rows[i + n] === rows[i] + n) n++;
+    e.copyBufferToBuffer(src, rows[i] * rowBytes, dst, at + i * rowBytes, n * rowBytes);
+    i += n;
+  }
+}
+
+function logitsOf(outcomes: readonly DrawOutcome[]): Float32Array[] {
+  return outcomes.map((o) => ('logits' in o ? o.logits : unreachable()));
+}
+
+function unreachable(): never {
+  throw new Error('internal: a step without plans returned a drawn token');
 }

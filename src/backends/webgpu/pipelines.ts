@@ -8,7 +8,16 @@ import type { WeightFormat } from './weight-layout.js';
 type Slot = 'rw' | 'ro' | 'uniform';
 
 export type LayoutName =
-  'embed' | 'lnMix' | 'lnRows' | 'wkv' | 'matmul' | 'matmulLogits' | 'matmulLn' | 'topk' | 'argmax';
+  | 'embed'
+  | 'lnMix'
+  | 'lnRows'
+  | 'wkv'
+  | 'matmul'
+  | 'matmulLogits'
+  | 'matmulLn'
+  | 'topk'
+  | 'argmax'
+  | 'draw';
 
 const LAYOUTS: Record<LayoutName, Slot[]> = {
   // act, params, weights, rows, uniform
@@ -28,6 +37,8 @@ const LAYOUTS: Record<LayoutName, Slot[]> = {
   topk: ['ro', 'rw', 'rw', 'uniform'],
   // logits, partials, picks, rows, uniform (kernels/argmax.wgsl)
   argmax: ['ro', 'rw', 'rw', 'rw', 'uniform'],
+  // logits, plans, results, uniform (kernels/draw.wgsl)
+  draw: ['ro', 'ro', 'rw', 'uniform'],
 };
 
 export class Pipelines {

@@ -8,6 +8,7 @@ import type { GpuContext } from './device.js';
 import { dispatchPasses, wkvSizes, type WkvSizes } from './dispatch-shape.js';
 import { Pipelines } from './pipelines.js';
 import { TopK } from './topk.js';
+import { DrawKernel } from './draw-kernel.js';
 import { StepAhead } from './step-ahead.js';
 import { StatePool } from './state-pool.js';
 import {
@@ -122,6 +123,7 @@ export class Runner {
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
     });
     this.topk = new TopK(ctx, config.vocabSize, this.pipelines, this.logitsBuffer, this.metaBuffer);
+    this.draw = new DrawKernel(ctx, config.vocabSize, this.pipelines, this.logitsBuffer);
     // Uniform blocks and segment tables, each at an aligned offset of its buffer.
     let u = 0;
     let t = 0;
@@ -408,9 +410,12 @@ export class Runner {
 
   /** Top-k selection over the logit rows of a step (see topk.ts). */
   readonly topk: TopK;
+  /** The sampler's draw over the logit rows of a step (see draw-kernel.ts). */
+  readonly draw: DrawKernel;
 
   destroy(): void {
     this.topk.destroy();
+    this.draw.destroy();
     this.pool.destroy();
     for (const b of [
       this.actBuffer,

@@ -48,6 +48,15 @@ export class RepetitionPenalty {
     }
   }
 
+  /** Calls `fn` with every penalised token and the amount `apply` would subtract from it. */
+  forEachPenalty(fn: (token: number, amount: number) => void): void {
+    if (!this.active) return;
+    for (let j = 0; j < this.size; j++) {
+      const count = this.counts[j];
+      if (count > 0) fn(this.ids[j], this.presence + count * this.frequency);
+    }
+  }
+
   /** Record that `token` was emitted: decay every count, then count the token once. */
   record(token: number): void {
     const counts = this.counts;

@@ -33,6 +33,7 @@
 // summation order may move the last tied group in or out. The reference in the tests sums in
 // sorted order, this code in partition order; on random logits they never differ.
 
+import type { DrawPlan } from '../../backends/device-draw.js';
 import { AdjustedLogits } from './adjusted-logits.js';
 import { drawCandidate, truncate } from './distribution.js';
 import { drawUntruncated } from './full-draw.js';
@@ -49,6 +50,8 @@ export class Sampler {
   readonly scratch = new SamplingScratch();
   private readonly rng: RandomSource;
   private readonly work: AdjustedLogits;
+  /** The uniform a planned draw took from the stream, until that step's token is settled. */
+  private pendingU: number | null = null;
 
   /**
    * @param defaultExclusions used when `options.penaltyExclusions` is not given (generate.ts
@@ -92,12 +95,51 @@ export class Sampler {
     work.settle(); // NaN / all-banned / +∞ errors, before any randomness is used
     if (o.temperature === 0) return work.best;
     const invT = 1 / o.temperature;
-    const topK = o.topK > 0 && o.topK < this.vocabSize;
-    if (!topK && o.topP >= 1 && o.minP <= 0) {
-      return drawUntruncated(work.values, work.max, invT, this.rng.nextFloat(), this.scratch);
-    }
+    const u = this.takeUniform();
+    if (!this.truncates) return drawUntruncated(work.values, work.max, invT, u, this.scratch);
     const candidates = truncate(work.values, o, this.scratch, work.max);
-    return drawCandidate(candidates, this.rng.nextFloat());
+    return drawCandidate(candidates, u);
+  }
+
+  /**
+   * What a device needs to draw the next token exactly as `sample` would (backends/
+   * device-draw.ts), or null when these options need the whole row on the CPU (top-k, top-p,
+   * min-p). Takes this step's uniform from the stream now: settle the step with `drawn(token)`
+   * when the device's token is used, or with `sample(logits)`, which then uses the same uniform.
+   */
+  planDraw(): DrawPlan | null {
+    const o = this.options;
+    if (o.temperature > 0 && this.truncates) return null;
+    const change = new Map<number, number>();
+    for (const [t, b] of o.logitBias) change.set(t, b);
+    for (const t of o.bannedTokens) change.set(t, -Infinity);
+    this.penalty.forEachPenalty((t, amount) => change.set(t, (change.get(t) ?? 0) - amount));
+    const ids = Int32Array.from(change.keys()).sort();
+    const deltas = Float64Array.from(ids, (t) => change.get(t)!);
+    let u = 0;
+    if (o.temperature > 0) {
+      this.pendingU ??= this.rng.nextFloat();
+      u = this.pendingU;
+    }
+    return { invT: o.temperature > 0 ? 1 / o.temperature : 0, u, ids, deltas };
+  }
+
+  /** Settles a planned step whose token the device drew (see planDraw). */
+  drawn(token: number): number {
+    this.pendingU = null;
+    return token;
+  }
+
+  /** Top-k, top-p or min-p in effect (temperature > 0). */
+  private get truncates(): boolean {
+    const o = this.options;
+    return (o.topK > 0 && o.topK < this.vocabSize) || o.topP < 1 || o.minP > 0;
+  }
+
+  private takeUniform(): number {
+    const u = this.pendingU ?? this.rng.nextFloat();
+    this.pendingU = null;
+    return u;
   }
 
   /** Record an emitted token for the repetition penalties. */

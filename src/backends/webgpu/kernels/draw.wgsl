@@ -1,0 +1,277 @@
+// The next token of each logits row, drawn as the CPU sampler would draw it, with the numbers
+// that let the CPU prove it did (backends/device-draw.ts has the argument; this file computes).
+// One workgroup per row; invocation `lid` owns the contiguous token ids [lid·chunk, …) so that
+// running sums follow token-id order, as the definition's walk does.
+//
+//   pass 1: adjusted logits a_t (raw, or raw + change for the plan's listed tokens; banned ones
+//           skipped), their best (larger value, then lower id), the best of the rest, and the
+//           largest rounding bound of a changed token's f32 value;
+//   pass 2 (1/T > 0): v_t = e^{(a_t − max)/T} as integers in units of 2⁻⁴⁰ (64-bit sums: the
+//           running sums are exact for these values), an error bound E, and a workgroup
+//           prefix sum over the invocations' totals;
+//   pass 3: the invocation whose range holds u·S walks it again for the token whose interval
+//           holds it.
+// Plans: plans[row] = (first override, count, 1/T bits, u bits), first = NONE: row skipped;
+// plans[first + j] = (token id, change bits, banned, 0), ascending ids.
+const WG: u32 = 256u;
+const NONE: u32 = 0xffffffffu;
+const LOWEST: f32 = -0x1.fffffep+127f; // −(largest f32): "no value"
+const TWO32: f32 = 4294967296.0;
+const FIX: f32 = 1099511627776.0; // 2^40: weight 1 (the maximum) is 2^40 units
+const U23: f32 = 1.1920929e-7; // 2^-23
+
+struct Params {
+  vocab: u32,
+  // Token ids per invocation: ceil(vocab / WG).
+  chunk: u32,
+  _p0: u32,
+  _p1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> plans: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> outs: array<vec4<u32>>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+var<workgroup> header: vec4<u32>;
+var<workgroup> red_v: array<f32, WG>;
+var<workgroup> red_i: array<u32, WG>;
+var<workgroup> red_s: array<f32, WG>;
+var<workgroup> red_f: array<u32, WG>;
+var<workgroup> red_e: array<f32, WG>;
+var<workgroup> sum_lo: array<u32, WG>;
+var<workgroup> sum_hi: array<u32, WG>;
+var<workgroup> verdict: vec4<u32>; // best id, best bits, flags, eps max bits (uniform copies)
+var<workgroup> claim: vec4<u32>; // token, before lo, before hi, weight lo
+var<workgroup> claim_hi: u32; // weight hi
+
+// One token's adjusted logit. `cursor` walks the row's overrides alongside the ids.
+struct Tok {
+  a: f32,
+  drawable: bool,
+  changed: bool,
+  // |f32 a − float64 a| bound for a changed token (raw + change rounded, change rounded).
+  eps: f32,
+  finite: bool,
+}
+
+fn finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn token(base: u32, t: u32, end: u32, cursor: ptr<function, u32>) -> Tok {
+  let raw = logits[base + t];
+  var out = Tok(raw, true, false, 0.0, finite(raw));
+  if (*cursor < end && plans[*cursor].x == t) {
+    let o = plans[*cursor];
+    *cursor += 1u;
+    let d = bitcast<f32>(o.y);
+    out.changed = true;
+    out.drawable = o.z == 0u;
+    out.a = raw + d;
+    out.eps = (abs(out.a) + abs(d) + abs(raw)) * (2.0 * U23);
+    out.finite = out.finite && (!out.drawable || (finite(d) && finite(out.a)));
+  }
+  return out;
+}
+
+// First override index with id ≥ t (binary search over the row's ascending ids).
+fn first_override(begin: u32, end: u32, t: u32) -> u32 {
+  var lo = begin;
+  var hi = end;
+  while (lo < hi) {
+    let mid = (lo + hi) / 2u;
+    if (plans[mid].x < t) {
+      lo = mid + 1u;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// (v, i) ranks before (w, j): larger value, then lower id; NONE ranks last.
+fn before(v: f32, i: u32, w: f32, j: u32) -> bool {
+  return i != NONE && (j == NONE || v > w || (v == w && i < j));
+}
+
+// v_t in units of 2^-40, split into two words (v ≤ 2^40: the high word is ≤ 256).
+fn fixed(w: f32) -> vec2<u32> {
+  let v = w * FIX;
+  let hi = u32(v / TWO32);
+  // Exact: v and hi·2^32 are within a factor of two when hi ≥ 1 (Sterbenz).
+  let lo = u32(v - f32(hi) * TWO32);
+  return vec2<u32>(lo, hi);
+}
+
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+
+fn less64(a: vec2<u32>, b: vec2<u32>) -> bool {
+  return a.y < b.y || (a.y == b.y && a.x < b.x);
+}
+
+// Weight of an adjusted logit and the bound on its error (units of 2^-40). WGSL's exp is
+// within 3 + 2|x| ULP (an ULP of w is at most 2^-23·w); the argument (a − max)·(1/T) carries
+// three f32 roundings (3|x|·2^-24 relative); a changed token adds its eps·(1/T); the integer
+// truncation is < 1 unit. A quarter more than the sum of those, for second-order terms.
+fn weight(tk: Tok, m: f32, invT: f32) -> vec3<f32> {
+  let x = max((tk.a - m) * invT, -200.0);
+  let w = exp(x);
+  let rel = (3.0 + 3.5 * abs(x)) * U23 + tk.eps * invT * 1.01;
+  return vec3<f32>(w, 1.25 * (rel * w * FIX + 1.0), x);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x;
+  if (lid == 0u) {
+    header = plans[row];
+  }
+  let h = workgroupUniformLoad(&header);
+  if (h.x == NONE) {
+    return;
+  }
+  let over_end = h.x + h.y;
+  let invT = bitcast<f32>(h.z);
+  let u = bitcast<f32>(h.w);
+  let base = row * P.vocab;
+  let start = min(lid * P.chunk, P.vocab);
+  let end = min(start + P.chunk, P.vocab);
+
+  // Pass 1: best, second best, rounding bound, finiteness.
+  var bv = LOWEST;
+  var bi = NONE;
+  var sv = LOWEST;
+  var bad = 0u;
+  var eps_max = 0.0;
+  var cursor = first_override(h.x, over_end, start);
+  for (var t = start; t < end; t++) {
+    let tk = token(base, t, over_end, &cursor);
+    if (!tk.finite) {
+      bad = 1u;
+    }
+    if (!tk.drawable) {
+      continue;
+    }
+    if (tk.changed) {
+      eps_max = max(eps_max, tk.eps);
+    }
+    if (before(tk.a, t, bv, bi)) {
+      if (bi != NONE) {
+        sv = max(sv, bv);
+      }
+      bv = tk.a;
+      bi = t;
+    } else {
+      sv = max(sv, tk.a);
+    }
+  }
+  red_v[lid] = bv;
+  red_i[lid] = bi;
+  red_s[lid] = sv;
+  red_f[lid] = bad;
+  red_e[lid] = eps_max;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) {
+      let ov = red_v[lid + s];
+      let oi = red_i[lid + s];
+      var second = max(red_s[lid], red_s[lid + s]);
+      if (before(ov, oi, red_v[lid], red_i[lid])) {
+        if (red_i[lid] != NONE) {
+          second = max(second, red_v[lid]);
+        }
+        red_v[lid] = ov;
+        red_i[lid] = oi;
+      } else if (oi != NONE) {
+        second = max(second, ov);
+      }
+      red_s[lid] = second;
+      red_f[lid] = red_f[lid] | red_f[lid + s];
+      red_e[lid] = max(red_e[lid], red_e[lid + s]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    verdict = vec4<u32>(red_i[0], bitcast<u32>(red_v[0]), red_f[0], bitcast<u32>(red_e[0]));
+    claim = vec4<u32>(NONE, 0u, 0u, 0u);
+    claim_hi = 0u;
+  }
+  let v = workgroupUniformLoad(&verdict);
+  let m = bitcast<f32>(v.y);
+  var total = vec2<u32>(0u, 0u);
+  var error = 0.0;
+  if (invT > 0.0 && v.z == 0u && v.x != NONE) {
+    // Pass 2: this invocation's weight sum and error bound, then an inclusive prefix sum.
+    var own = vec2<u32>(0u, 0u);
+    var err = 0.0;
+    cursor = first_override(h.x, over_end, start);
+    for (var t = start; t < end; t++) {
+      let tk = token(base, t, over_end, &cursor);
+      if (tk.drawable) {
+        let we = weight(tk, m, invT);
+        own = add64(own, fixed(we.x));
+        err += we.y;
+      }
+    }
+    sum_lo[lid] = own.x;
+    sum_hi[lid] = own.y;
+    red_e[lid] = err;
+    for (var off = 1u; off < WG; off = off * 2u) {
+      workgroupBarrier();
+      var add = vec2<u32>(0u, 0u);
+      var e = 0.0;
+      if (lid >= off) {
+        add = vec2<u32>(sum_lo[lid - off], sum_hi[lid - off]);
+        e = red_e[lid - off];
+      }
+      workgroupBarrier();
+      if (lid >= off) {
+        let s = add64(vec2<u32>(sum_lo[lid], sum_hi[lid]), add);
+        sum_lo[lid] = s.x;
+        sum_hi[lid] = s.y;
+        red_e[lid] += e;
+      }
+    }
+    workgroupBarrier();
+    total = vec2<u32>(sum_lo[WG - 1u], sum_hi[WG - 1u]);
+    error = red_e[WG - 1u];
+
+    // Pass 3: the goal u·S (f32: the CPU checks the pick against the exact u and S).
+    let goal_f = u * (f32(total.y) * TWO32 + f32(total.x));
+    let thi = u32(goal_f / TWO32);
+    let goal = vec2<u32>(u32(goal_f - f32(thi) * TWO32), thi);
+    let incl = vec2<u32>(sum_lo[lid], sum_hi[lid]);
+    // exclusive = inclusive − own
+    let excl = vec2<u32>(incl.x - own.x, incl.y - own.y - select(0u, 1u, incl.x < own.x));
+    if (!less64(goal, excl) && less64(goal, incl)) {
+      var cum = excl;
+      cursor = first_override(h.x, over_end, start);
+      for (var t = start; t < end; t++) {
+        let tk = token(base, t, over_end, &cursor);
+        if (!tk.drawable) {
+          continue;
+        }
+        let wt = fixed(weight(tk, m, invT).x);
+        let next = add64(cum, wt);
+        if (less64(goal, next)) {
+          claim = vec4<u32>(t, cum.x, cum.y, wt.x);
+          claim_hi = wt.y;
+          break;
+        }
+        cum = next;
+      }
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    let o = row * 4u;
+    outs[o] = vec4<u32>(v.x, v.y, bitcast<u32>(red_s[0]), v.z);
+    outs[o + 1u] = claim;
+    outs[o + 2u] = vec4<u32>(claim_hi, total.x, total.y, bitcast<u32>(error));
+    outs[o + 3u] = vec4<u32>(v.w, 0u, 0u, 0u);
+  }
+}
