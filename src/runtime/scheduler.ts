@@ -5,6 +5,7 @@
 // A request that is cancelled (client gone) leaves at the next step boundary and its slot is
 // given to the next queued request.
 import type { Backend } from '../backends/backend.js';
+import type { DrawOutcome, DrawPlan } from '../backends/device-draw.js';
 import type { RwkvState } from './state.js';
 
 /** One generation as the scheduler sees it; the caller owns sampling and output. */
@@ -20,6 +21,18 @@ export interface ScheduledJob {
    * the generation is over. Runs synchronously inside the step.
    */
   next(logits: Float32Array): number | null;
+  /**
+   * Optional, with drawPlan: as `next`, for a step whose token the backend drew with the plan
+   * (backends/device-draw.ts: the token the job's sampler would draw from the logits).
+   */
+  nextDrawn?(token: number): number | null;
+  /**
+   * Optional: after `next` returned a token, how to draw the token that follows it on the
+   * device (Sampler.planDraw), or null to get the logits. Used when the backend offers
+   * forwardBatchDraw; the job then gets `nextDrawn` or, where the device could not prove the
+   * token, `next` with the logits.
+   */
+  drawPlan?(): DrawPlan | null;
   /** Called exactly once when the job leaves the scheduler. */
   onEnd(outcome: JobOutcome): void;
 }
@@ -64,7 +77,8 @@ interface Slot {
   job: ScheduledJob;
   /** Position in job.prompt of the next token to read. */
   read: number;
-  logits: Float32Array | null;
+  /** What the last step left for the job: logits, or the token drawn on the device. */
+  logits: DrawOutcome | null;
   cancelled: boolean;
 }
 
@@ -175,7 +189,8 @@ export class BatchScheduler {
       slot.logits = null;
       let token: number | null;
       try {
-        token = slot.job.next(logits);
+        token =
+          'token' in logits ? slot.job.nextDrawn!(logits.token) : slot.job.next(logits.logits);
       } catch (err) {
         this.end(slot, { kind: 'failed', error: asError(err) });
         continue;
@@ -188,11 +203,16 @@ export class BatchScheduler {
     }
     if (batch.length > 0) {
       try {
-        const rows = await this.backend.forwardBatch(
-          batch.map((s) => s.job.state),
-          tokens,
-        );
-        batch.forEach((slot, i) => (slot.logits = rows[i]));
+        const states = batch.map((s) => s.job.state);
+        const draw = this.backend.forwardBatchDraw?.bind(this.backend);
+        const plans = draw ? batch.map((s) => (s.job.nextDrawn && s.job.drawPlan?.()) || null) : [];
+        if (draw && plans.some((p) => p !== null)) {
+          const outcomes = await draw(states, tokens, plans);
+          batch.forEach((slot, i) => (slot.logits = outcomes[i]));
+        } else {
+          const rows = await this.backend.forwardBatch(states, tokens);
+          batch.forEach((slot, i) => (slot.logits = { logits: rows[i] }));
+        }
       } catch (err) {
         for (const slot of batch) this.end(slot, { kind: 'failed', error: asError(err) });
       }
@@ -212,7 +232,7 @@ export class BatchScheduler {
         slot.read += chunk.length;
         prefillTokens += chunk.length;
         if (slot.read === prompt.length) {
-          slot.logits = logits;
+          slot.logits = { logits };
           // The callback may copy the state on the CPU (the server's prefix cache).
           if (slot.job.onPrefilled) await slot.job.state.sync();
           slot.job.onPrefilled?.(slot.job.state);

@@ -113,36 +113,40 @@ export class GenerationEngine {
       onText(piece);
     };
 
+    /** The sampled token's effect on the output; the token to read next, or null at the end. */
+    const advance = (token: number): number | null => {
+      if (firstTokenAt === 0) {
+        firstTokenAt = performance.now();
+        this.events.onFirstToken?.((firstTokenAt - started) / 1000, promptTokens, cachedTokens);
+      }
+      if (token === this.tokenizer.endOfText) {
+        finishReason = 'stop';
+        return null;
+      }
+      sampler.accept(token);
+      generated.push(token);
+      const scan = output.push(token);
+      emit(scan.emit);
+      if (scan.stop !== null) {
+        finishReason = 'stop';
+        stoppedByString = true;
+        return null;
+      }
+      if (generated.length >= req.maxTokens) {
+        finishReason = 'length';
+        return null;
+      }
+      fedCount = generated.length;
+      return token;
+    };
+
     const job: ScheduledJob = {
       state,
       prompt,
       onPrefilled: (s) => this.cache.store(originId, req.text, promptTokens, s),
-      next: (logits) => {
-        if (firstTokenAt === 0) {
-          firstTokenAt = performance.now();
-          this.events.onFirstToken?.((firstTokenAt - started) / 1000, promptTokens, cachedTokens);
-        }
-        const token = sampler.sample(logits);
-        if (token === this.tokenizer.endOfText) {
-          finishReason = 'stop';
-          return null;
-        }
-        sampler.accept(token);
-        generated.push(token);
-        const scan = output.push(token);
-        emit(scan.emit);
-        if (scan.stop !== null) {
-          finishReason = 'stop';
-          stoppedByString = true;
-          return null;
-        }
-        if (generated.length >= req.maxTokens) {
-          finishReason = 'length';
-          return null;
-        }
-        fedCount = generated.length;
-        return token;
-      },
+      next: (logits) => advance(sampler.sample(logits)),
+      nextDrawn: (token) => advance(sampler.drawn(token)),
+      drawPlan: () => sampler.planDraw(),
       onEnd: (outcome) => {
         if (outcome.kind === 'cancelled') return reject(new CancelledError());
         if (outcome.kind === 'failed') return reject(outcome.error);
