@@ -4,7 +4,9 @@
 //   round trip per token; timed after 0.5 s of warm-up decoding, the first run also
 //   reported), its ratio to the bandwidth floor (weight bytes read per token ÷ the
 //   --bandwidth, default 3.0 TB/s for the H100), throughput at each --batches size, prefill
-//   tok/s at each --prefill length (best of two timed runs after an untimed one).
+//   tok/s at each --prefill length (best of two timed runs after an untimed one), and the
+//   server's decode path (scheduler + sampler, T = 1) at each --sampled batch size with the
+//   sampler's draw on the GPU and with every row read back (sampled-decode.ts).
 //   node --import tsx bench/gpu.ts --sizes 0.1B,2.9B --batches 1,8,32,128 --prefill 512,4096
 import { parseArgs } from 'node:util';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
@@ -20,6 +22,7 @@ import {
   type StandardSize,
 } from '../src/model/synthetic.js';
 import { encodeCost, profileStep } from './gpu-profile.js';
+import { sampledDecode } from './sampled-decode.js';
 import { helpText } from './usage.js';
 
 // Each option's line of --help beside its parse rule (usage.ts).
@@ -32,6 +35,11 @@ const OPTIONS = {
     help: 'decode batch sizes (1: batch-1 tok/s and its ratio to the floor)',
   },
   prefill: { type: 'string', default: '512,4096', help: 'prompt lengths for prefill tok/s' },
+  sampled: {
+    type: 'string',
+    default: '1,32,128',
+    help: 'batch sizes of the scheduler decode with T = 1 sampling (GPU draw vs read-back)',
+  },
   steps: { type: 'string', default: '64', help: 'timed decode steps per batch size' },
   'max-rows': { type: 'string', default: '1024', help: 'tokens per prefill chunk' },
   bandwidth: { type: 'string', default: '3.0e12', help: 'bytes/s of the floor (H100 HBM3)' },
@@ -126,6 +134,8 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     context: ctx,
     maxRows: Math.max(Number(args['max-rows']), ...batches),
     initialSlots: Math.max(...batches, 1),
+    // Every sampled-decode job's state stays on the GPU, as in a server sized for the batch.
+    maxResidentStates: Math.max(32, ...list(args.sampled)),
     wkvScan,
   });
   const loadMs = now() - t0;
@@ -206,6 +216,12 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     for (let i = 0; i < steps; i++) await stepOnce();
     out.batch1BackendTokS = steps / ((now() - t) / 1000);
     out.batch1BackendStateUploads = be.memory().stateUploads - uploads;
+  }
+  {
+    // The server's path: the scheduler with a Sampler per job (sampled-decode.ts).
+    const sampled: Record<string, unknown> = {};
+    for (const B of list(args.sampled)) sampled[`batch${B}`] = await sampledDecode(be, B, steps);
+    out.sampledTokS = sampled;
   }
   const prefill: Record<string, number> = {};
   for (const T of list(args.prefill)) {

@@ -1,0 +1,83 @@
+// Decode as the server runs it: B jobs through the BatchScheduler, each with its own Sampler
+// (temperature 1, no truncation: the OpenAI default), timed twice — with the sampler's draw on
+// the GPU (forwardBatchDraw: 64 bytes per row read back) and with every row read back and
+// sampled on the CPU. Used by bench/gpu.ts (--sampled).
+import type { Backend } from '../src/backends/backend.js';
+import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
+import { BatchScheduler, type ScheduledJob } from '../src/runtime/scheduler.js';
+import { Sampler } from '../src/runtime/sampling/sampler.js';
+
+export interface SampledDecode {
+  /** Tokens per second summed over the batch, GPU draw. */
+  gpuDraw: number;
+  /** The same with every logits row read back and sampled on the CPU. */
+  readBack: number;
+  /** Share of the GPU-draw run's planned rows whose token the GPU could prove. */
+  drawnShare: number;
+}
+
+/** The backend without forwardBatchDraw: what the scheduler did before it existed. */
+function withoutDraw(be: WebGpuBackend): Backend {
+  return {
+    device: be.device,
+    model: be.model,
+    config: be.config,
+    createState: () => be.createState(),
+    forward: (s, t) => be.forward(s, t),
+    forwardAll: (s, t) => be.forwardAll(s, t),
+    forwardBatch: (s, t) => be.forwardBatch(s, t),
+    dispose: async () => {},
+  };
+}
+
+/** Wall-clock seconds for B jobs of `tokens` sampled tokens each (one prompt token). */
+async function run(backend: Backend, B: number, tokens: number): Promise<number> {
+  const scheduler = new BatchScheduler(backend, {
+    maxBatch: B,
+    maxQueue: B,
+    prefillChunk: 16,
+    prefillTokensPerStep: 16 * B,
+  });
+  const V = backend.config.vocabSize;
+  const ends: Promise<unknown>[] = [];
+  const t = performance.now();
+  for (let i = 0; i < B; i++) {
+    const sampler = new Sampler({ temperature: 1, seed: i + 1 }, V);
+    let n = 0;
+    const advance = (tok: number) => {
+      sampler.accept(tok);
+      return ++n >= tokens ? null : tok;
+    };
+    ends.push(
+      new Promise((resolve) => {
+        const job: ScheduledJob = {
+          state: backend.createState(),
+          prompt: [(i * 7919) % V],
+          next: (logits) => advance(sampler.sample(logits)),
+          nextDrawn: (tok) => advance(sampler.drawn(tok)),
+          drawPlan: () => sampler.planDraw(),
+          onEnd: resolve,
+        };
+        scheduler.submit(job);
+      }),
+    );
+  }
+  await Promise.all(ends);
+  return (performance.now() - t) / 1000;
+}
+
+export async function sampledDecode(
+  be: WebGpuBackend,
+  B: number,
+  tokens: number,
+): Promise<SampledDecode> {
+  const plain = withoutDraw(be);
+  await run(be, B, 8); // warm-up: pipelines, clocks
+  await run(plain, B, 8);
+  const before = { ...be.drawStats };
+  const gpuDraw = (B * tokens) / (await run(be, B, tokens));
+  const drawn = be.drawStats.drawn - before.drawn;
+  const planned = drawn + be.drawStats.fallbacks - before.fallbacks;
+  const readBack = (B * tokens) / (await run(plain, B, tokens));
+  return { gpuDraw, readBack, drawnShare: planned ? drawn / planned : 0 };
+}
