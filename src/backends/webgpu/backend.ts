@@ -170,7 +170,7 @@ export class WebGpuBackend implements Backend {
   ): Promise<DrawOutcome[]> {
     if (states.length !== tokens.length || plans.length !== tokens.length) {
       throw new Error(
-        `forwardBatch: ${states.length} states, ${tokens.length} tokens, ${plans.length} plans`,
+        `forwardBatchDraw: ${states.length} states, ${tokens.length} tokens, ${plans.length} plans`,
       );
     }
     if (states.length === 0) return [];
