@@ -35,6 +35,25 @@ export interface DrawPlan {
   ids: Int32Array;
   /** Change added to each one's logit (float64); −Infinity bans the token. */
   deltas: Float64Array;
+  /**
+   * For options that truncate (top-k, top-p, min-p): the device lists the tokens near the top
+   * (CandidateRow) and this decides — the token the definition draws, or null when the list
+   * cannot prove it (Sampler.planDraw supplies it; runtime/sampling/candidate-draw.ts).
+   */
+  fromCandidates?: (row: CandidateRow) => number | null;
+}
+
+/** What the device lists for a truncating plan. */
+export interface CandidateRow {
+  /** Unchanged tokens whose logit is above `bound` (any order), and their raw logits. */
+  ids: Int32Array;
+  raw: Float32Array;
+  /** Every unchanged token not listed has a raw logit ≤ bound. */
+  bound: number;
+  /** Raw logits of the plan's changed tokens, aligned with plan.ids. */
+  changedRaw: Float32Array;
+  /** The row's draw numbers (max, total weight S and its bound E, relative to that max). */
+  result: DrawResult;
 }
 
 /** A decode step's result for one row: the token drawn on the device, or the logits row. */
@@ -57,6 +76,10 @@ export interface DrawResult {
   weight: number;
   total: number;
   error: number;
+  /** Candidates listed (−1: none — not asked, or more than fit above any threshold). */
+  listed: number;
+  /** The candidates' threshold (see CandidateRow.bound). */
+  threshold: number;
 }
 
 export const DRAW_RESULT_WORDS = 16;
@@ -79,6 +102,8 @@ export function readDrawResult(words: Uint32Array, row: number): DrawResult {
     total: w[10] * TWO32 + w[9],
     error: f[11],
     epsMax: f[12],
+    listed: w[13] === NONE ? -1 : w[13],
+    threshold: f[14],
   };
 }
 

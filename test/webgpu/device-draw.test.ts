@@ -4,7 +4,7 @@
 // token banned, u·S at a boundary) come back uncertified instead of wrong.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { certifyDraw, type DrawPlan } from '../../src/backends/device-draw.js';
+import type { DrawPlan } from '../../src/backends/device-draw.js';
 import { DrawKernel } from '../../src/backends/webgpu/draw-kernel.js';
 import { Pipelines } from '../../src/backends/webgpu/pipelines.js';
 import type { SamplingOptions } from '../../src/runtime/sampling/options.js';
@@ -60,23 +60,20 @@ async function drawOnGpu(cases: Case[]): Promise<(number | null)[]> {
   );
   const kernel = new DrawKernel(ctx, V, new Pipelines(ctx, 'bf16'), logits);
   const enc = device.createCommandEncoder();
-  await kernel.encode(
-    enc,
-    cases.map((c) => c.plan),
-  );
-  const bytes = cases.length * DrawKernel.rowBytes;
+  const plans = cases.map((c) => c.plan);
+  const layout = await kernel.encode(enc, plans);
   const read = device.createBuffer({
-    size: bytes,
+    size: layout.words * 4,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
-  enc.copyBufferToBuffer(kernel.resultsBuffer, 0, read, 0, bytes);
+  enc.copyBufferToBuffer(kernel.resultsBuffer, 0, read, 0, layout.words * 4);
   device.queue.submit([enc.finish()]);
   await ctx.wait(read.mapAsync(GPUMapMode.READ));
-  const results = DrawKernel.read(read.getMappedRange().slice(0), cases.length);
+  const tokens = DrawKernel.tokens(read.getMappedRange().slice(0), layout, plans, V);
   read.destroy();
   logits.destroy();
   kernel.destroy();
-  return cases.map((c, r) => certifyDraw(c.plan, results[r], V));
+  return tokens;
 }
 
 /** Asserts every certified token equals the CPU's draw; returns how many were certified. */
@@ -104,9 +101,7 @@ function casesFor(
   for (const row of rows) {
     for (let k = 0; k < perRow; k++) {
       const sampler = samplerFor(opts, [rng.nextFloat()], history);
-      const plan = sampler.planDraw();
-      assert.ok(plan, 'untruncated and greedy options have a device plan');
-      out.push({ row, sampler, plan });
+      out.push({ row, sampler, plan: sampler.planDraw() });
     }
   }
   return out;
@@ -137,7 +132,7 @@ describe('GPU draw (kernels/draw.wgsl)', () => {
         [0],
         [best[i], best[i], 5],
       );
-      return { row, sampler, plan: sampler.planDraw()! };
+      return { row, sampler, plan: sampler.planDraw() };
     });
     // Ties after the change are possible in principle; these rows have none, so all certify.
     assert.equal(await checkAgainstCpu(adjusted), adjusted.length);
@@ -194,26 +189,50 @@ describe('GPU draw (kernels/draw.wgsl)', () => {
     // u = 0: the target sits on the first boundary (running sum 0).
     const s4 = samplerFor({ temperature: 1 }, [0]);
     const cases: Case[] = [
-      { row: nan, sampler: s1, plan: s1.planDraw()! },
-      { row: nan, sampler: s2, plan: s2.planDraw()! },
-      { row: allBanned, sampler: s3, plan: s3.planDraw()! },
-      { row: lm[0], sampler: s4, plan: s4.planDraw()! },
+      { row: nan, sampler: s1, plan: s1.planDraw() },
+      { row: nan, sampler: s2, plan: s2.planDraw() },
+      { row: allBanned, sampler: s3, plan: s3.planDraw() },
+      { row: lm[0], sampler: s4, plan: s4.planDraw() },
     ];
     assert.deepEqual(await drawOnGpu(cases), [null, null, null, null]);
     assert.throws(() => s1.sample(nan), /NaN/);
     assert.throws(() => s3.sample(allBanned), /banned/);
   });
 
-  it('plans only what the device can draw exactly; the step keeps its uniform', () => {
-    assert.equal(samplerFor({ temperature: 1, topP: 0.9 }, [0.5]).planDraw(), null);
-    assert.equal(samplerFor({ temperature: 1, topK: 40 }, [0.5]).planDraw(), null);
-    assert.equal(samplerFor({ temperature: 1, minP: 0.05 }, [0.5]).planDraw(), null);
-    assert.ok(samplerFor({ temperature: 0, topP: 0.9 }, [0.5]).planDraw(), 'greedy has a plan');
+  it('top-k, top-p and min-p from the candidate list equal the CPU draw', async () => {
+    const history = lm.flatMap((r) => [...r.keys()].filter((i) => r[i] > 5)).slice(0, 10);
+    for (const [opts, minShare] of [
+      [{ temperature: 1, topK: 40 }, 0.9],
+      [{ temperature: 0.8, topK: 5, topP: 0.5, minP: 0.01, presencePenalty: 0.5 }, 0.9],
+      [{ temperature: 1, topP: 0.5 }, 0.9],
+      [{ temperature: 1, topP: 0.3, frequencyPenalty: 0.7, logitBias: { 99: 9 } }, 0.9],
+      [{ temperature: 1, topP: 0 }, 0.9],
+      [{ temperature: 1.2, minP: 0.05 }, 0.9],
+      // A nucleus of thousands of tail tokens: more than the list holds, so the CPU decides.
+      [{ temperature: 1, topP: 0.97 }, 0],
+    ] as [SamplingOptions, number][]) {
+      const cases = casesFor(opts, lm, 4, 21, history);
+      assert.ok(cases[0].plan.fromCandidates, 'a truncating plan asks for candidates');
+      const certified = await checkAgainstCpu(cases);
+      assert.ok(
+        certified >= minShare * cases.length,
+        `${JSON.stringify(opts)}: ${certified} of ${cases.length} certified`,
+      );
+    }
+    // Flat rows: whatever is certified must still be the CPU's token.
+    await checkAgainstCpu(casesFor({ temperature: 1, topP: 0.2, minP: 0.5 }, flat, 4, 22));
+  });
+
+  it('plans carry the step uniform until the step is settled', () => {
+    assert.equal(
+      samplerFor({ temperature: 0, topP: 0.9 }, [0.5]).planDraw().fromCandidates,
+      undefined,
+    );
     // Planning twice before the step is settled takes one uniform, and sample() reuses it.
     const s = samplerFor({ temperature: 1 }, [0.25, 0.75]);
-    assert.equal(s.planDraw()!.u, 0.25);
-    assert.equal(s.planDraw()!.u, 0.25);
+    assert.equal(s.planDraw().u, 0.25);
+    assert.equal(s.planDraw().u, 0.25);
     s.drawn(7);
-    assert.equal(s.planDraw()!.u, 0.75);
+    assert.equal(s.planDraw().u, 0.75);
   });
 });

@@ -4,7 +4,7 @@
 // semantics without moving the state over the bus every token. GpuSessions (sessions.ts) is the
 // lower-level slot API (greedy loops on the GPU, explicit slots).
 import type { Backend } from '../backend.js';
-import { certifyDraw, type DrawOutcome, type DrawPlan } from '../device-draw.js';
+import type { DrawOutcome, DrawPlan } from '../device-draw.js';
 import { DrawKernel } from './draw-kernel.js';
 import type { RwkvConfig } from '../../model/config.js';
 import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/state.js';
@@ -257,15 +257,15 @@ export class WebGpuBackend implements Backend {
     const rowBytes = V * 4;
     const drawing = plans.some((p) => p !== null);
     const enc = this.ctx.device.createCommandEncoder();
-    if (drawing) await this.runner.draw.encode(enc, plans);
+    const layout = drawing ? await this.runner.draw.encode(enc, plans) : null;
     // Read back: the draw results (if any), then the rows that have no plan.
-    const resultBytes = drawing ? shape.nOut * DrawKernel.rowBytes : 0;
+    const resultBytes = layout ? layout.words * 4 : 0;
     const plain = [...Array(shape.nOut).keys()].filter((r) => !plans[r]);
     const data = await this.readback.submitAndRead(
       enc,
       resultBytes + plain.length * rowBytes,
       (e, staging) => {
-        if (drawing) {
+        if (layout) {
           e.copyBufferToBuffer(this.runner.draw.resultsBuffer, 0, staging, 0, resultBytes);
         }
         copyRows(e, this.runner.logitsBuffer, plain, rowBytes, staging, resultBytes);
@@ -280,11 +280,8 @@ export class WebGpuBackend implements Backend {
       const at = resultBytes + i * rowBytes;
       out[r] = { logits: new Float32Array(data.slice(at, at + rowBytes)) };
     });
-    if (drawing) {
-      const results = DrawKernel.read(data, shape.nOut);
-      plans.forEach((p, r) => {
-        if (!p) return;
-        const token = certifyDraw(p, results[r], V);
+    if (layout) {
+      DrawKernel.tokens(data, layout, plans, V).forEach((token, r) => {
         if (token !== null) out[r] = { token };
       });
       this.drawStats.drawn += out.filter((o) => o && 'token' in o).length;

@@ -1,8 +1,10 @@
 // Host side of kernels/draw.wgsl: writes the rows' draw plans, records the draw over the first
 // rows of the logits buffer, and decodes what it wrote (backends/device-draw.ts certifies it).
 import {
+  certifyDraw,
   DRAW_RESULT_WORDS,
   readDrawResult,
+  type CandidateRow,
   type DrawPlan,
   type DrawResult,
 } from '../device-draw.js';
@@ -11,6 +13,18 @@ import type { Pipelines } from './pipelines.js';
 
 const WG = 256;
 const NONE = 0xffffffff;
+
+/** Candidate entries listed per row for plans that truncate (top-k / top-p / min-p). */
+export const DRAW_CANDIDATES = 256;
+
+/** Where a dispatch's results lie in the results buffer (u32 words). */
+export interface DrawLayout {
+  rows: number;
+  /** Words of the whole result: rows' records, candidate lists, gathered raw logits. */
+  words: number;
+  /** First gathered raw logit of each row (plan order of its changed tokens). */
+  gatheredAt: number[];
+}
 
 export class DrawKernel {
   private plans: GPUBuffer | null = null;
@@ -29,15 +43,7 @@ export class DrawKernel {
       size: 16,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    ctx.device.queue.writeBuffer(
-      this.params,
-      0,
-      Uint32Array.from([vocabSize, Math.ceil(vocabSize / WG), 0, 0]),
-    );
   }
-
-  /** Bytes of results per row (what `encode` leaves in `resultsBuffer`). */
-  static readonly rowBytes = DRAW_RESULT_WORDS * 4;
 
   get resultsBuffer(): GPUBuffer {
     if (!this.results) throw new Error('DrawKernel: encode before reading results');
@@ -45,23 +51,28 @@ export class DrawKernel {
   }
 
   /**
-   * Writes the plans (null: row skipped) and records one workgroup per logits row. The plans
-   * are written through the queue, so they take effect with the next submit.
+   * Writes the plans (null: row skipped) and records one workgroup per logits row; returns
+   * where the results will lie. The plans go through the queue: they apply from the next submit.
    */
-  async encode(enc: GPUCommandEncoder, plans: readonly (DrawPlan | null)[]): Promise<void> {
+  async encode(enc: GPUCommandEncoder, plans: readonly (DrawPlan | null)[]): Promise<DrawLayout> {
     const rows = plans.length;
     const changes = plans.reduce((n, p) => n + (p?.ids.length ?? 0), 0);
-    const words = new Uint32Array((rows + changes) * 4);
+    const words = new Uint32Array((2 * rows + changes) * 4);
     const f = new Float32Array(words.buffer);
-    let next = rows;
+    const resultWords = rows * (DRAW_RESULT_WORDS + 2 * DRAW_CANDIDATES);
+    const gatheredAt: number[] = [];
+    let next = 2 * rows;
     plans.forEach((p, r) => {
+      const h = 8 * r;
+      gatheredAt.push(resultWords + next - 2 * rows);
       if (!p) {
-        words[r * 4] = NONE;
+        words[h] = NONE;
         return;
       }
-      words.set([next, p.ids.length], r * 4);
-      f[r * 4 + 2] = p.invT;
-      f[r * 4 + 3] = p.u;
+      words.set([next, p.ids.length], h);
+      f[h + 2] = p.invT;
+      f[h + 3] = p.u;
+      words[h + 4] = p.fromCandidates ? 1 : 0;
       for (let j = 0; j < p.ids.length; j++, next++) {
         const banned = p.deltas[j] === -Infinity;
         words[next * 4] = p.ids[j];
@@ -69,20 +80,73 @@ export class DrawKernel {
         words[next * 4 + 2] = banned ? 1 : 0;
       }
     });
-    this.reserve(words.byteLength, rows * DrawKernel.rowBytes);
-    this.ctx.device.queue.writeBuffer(this.plans!, 0, words);
+    this.reserve(words.byteLength, (resultWords + changes) * 4);
+    const queue = this.ctx.device.queue;
+    queue.writeBuffer(this.plans!, 0, words);
+    queue.writeBuffer(
+      this.params,
+      0,
+      Uint32Array.from([this.vocabSize, Math.ceil(this.vocabSize / WG), rows, DRAW_CANDIDATES]),
+    );
     const pipeline = await this.pipelines.get('draw', 'draw');
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.group!);
     pass.dispatchWorkgroups(rows);
     pass.end();
+    return { rows, words: resultWords + changes, gatheredAt };
   }
 
-  /** Decodes the results of `rows` rows (bytes copied from `resultsBuffer`). */
-  static read(data: ArrayBuffer, rows: number): DrawResult[] {
-    const words = new Uint32Array(data, 0, rows * DRAW_RESULT_WORDS);
-    return Array.from({ length: rows }, (_, r) => readDrawResult(words, r));
+  /** Row `r`'s record (bytes copied from `resultsBuffer`, `layout.words` words of them). */
+  static result(data: ArrayBuffer, r: number): DrawResult {
+    return readDrawResult(new Uint32Array(data, 0, (r + 1) * DRAW_RESULT_WORDS), r);
+  }
+
+  /** Row `r`'s candidate list and its changed tokens' raw logits, for `plan`. */
+  static candidates(
+    data: ArrayBuffer,
+    layout: DrawLayout,
+    r: number,
+    plan: DrawPlan,
+    result: DrawResult,
+  ): CandidateRow {
+    const words = new Uint32Array(data, 0, layout.words);
+    const floats = new Float32Array(data, 0, layout.words);
+    const n = result.listed;
+    const at = layout.rows * DRAW_RESULT_WORDS + r * 2 * DRAW_CANDIDATES;
+    const ids = new Int32Array(n);
+    const raw = new Float32Array(n);
+    for (let j = 0; j < n; j++) {
+      ids[j] = words[at + 2 * j];
+      raw[j] = floats[at + 2 * j + 1];
+    }
+    const g = layout.gatheredAt[r];
+    return {
+      ids,
+      raw,
+      bound: result.threshold,
+      changedRaw: floats.slice(g, g + plan.ids.length),
+      result,
+    };
+  }
+
+  /**
+   * Each planned row's token where the results prove it (null: read the row; also for rows
+   * without a plan), from the bytes copied out of `resultsBuffer`.
+   */
+  static tokens(
+    data: ArrayBuffer,
+    layout: DrawLayout,
+    plans: readonly (DrawPlan | null)[],
+    vocabSize: number,
+  ): (number | null)[] {
+    return plans.map((p, r) => {
+      if (!p) return null;
+      const result = DrawKernel.result(data, r);
+      if (!p.fromCandidates) return certifyDraw(p, result, vocabSize);
+      if (result.listed < 0 || result.nonFinite) return null;
+      return p.fromCandidates(DrawKernel.candidates(data, layout, r, p, result));
+    });
   }
 
   private reserve(planBytes: number, resultBytes: number): void {

@@ -35,6 +35,7 @@
 
 import type { DrawPlan } from '../../backends/device-draw.js';
 import { AdjustedLogits } from './adjusted-logits.js';
+import { drawFromCandidates } from './candidate-draw.js';
 import { drawCandidate, truncate } from './distribution.js';
 import { drawUntruncated } from './full-draw.js';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './options.js';
@@ -103,25 +104,53 @@ export class Sampler {
 
   /**
    * What a device needs to draw the next token exactly as `sample` would (backends/
-   * device-draw.ts), or null when these options need the whole row on the CPU (top-k, top-p,
-   * min-p). Takes this step's uniform from the stream now: settle the step with `drawn(token)`
-   * when the device's token is used, or with `sample(logits)`, which then uses the same uniform.
+   * device-draw.ts). Takes this step's uniform from the stream now: settle the step with
+   * `drawn(token)` when the device's token is used, or with `sample(logits)`, which then uses
+   * the same uniform. With top-k, top-p or min-p the plan asks for a candidate list and decides
+   * from it (candidate-draw.ts).
    */
-  planDraw(): DrawPlan | null {
+  planDraw(): DrawPlan {
     const o = this.options;
-    if (o.temperature > 0 && this.truncates) return null;
     const change = new Map<number, number>();
     for (const [t, b] of o.logitBias) change.set(t, b);
     for (const t of o.bannedTokens) change.set(t, -Infinity);
     this.penalty.forEachPenalty((t, amount) => change.set(t, (change.get(t) ?? 0) - amount));
     const ids = Int32Array.from(change.keys()).sort();
     const deltas = Float64Array.from(ids, (t) => change.get(t)!);
-    let u = 0;
-    if (o.temperature > 0) {
-      this.pendingU ??= this.rng.nextFloat();
-      u = this.pendingU;
+    if (o.temperature === 0) return { invT: 0, u: 0, ids, deltas };
+    this.pendingU ??= this.rng.nextFloat();
+    const u = this.pendingU;
+    const plan: DrawPlan = { invT: 1 / o.temperature, u, ids, deltas };
+    if (this.truncates) {
+      plan.fromCandidates = (row) =>
+        drawFromCandidates(
+          {
+            options: o,
+            vocabSize: this.vocabSize,
+            u,
+            changedIds: ids,
+            adjusted: (t, raw) => this.adjustedLogit(t, raw),
+            scratch: this.scratch,
+          },
+          row,
+        );
     }
-    return { invT: o.temperature > 0 ? 1 / o.temperature : 0, u, ids, deltas };
+    return plan;
+  }
+
+  /** One token's logit after bias, bans and penalties: the same operations as `adjust`. */
+  private adjustedLogit(token: number, raw: number): number {
+    const o = this.options;
+    let v = raw;
+    const bias = o.logitBias.get(token);
+    if (bias !== undefined) v += bias;
+    if (o.bannedTokens.has(token)) v = -Infinity;
+    const p = this.penalty;
+    if (p.active) {
+      const count = p.count(token);
+      if (count > 0) v = v - (p.presence + count * p.frequency);
+    }
+    return v;
   }
 
   /** Settles a planned step whose token the device drew (see planDraw). */

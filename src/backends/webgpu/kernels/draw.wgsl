@@ -10,9 +10,17 @@
 //           running sums are exact for these values), an error bound E, and a workgroup
 //           prefix sum over the invocations' totals;
 //   pass 3: the invocation whose range holds u·S walks it again for the token whose interval
-//           holds it.
-// Plans: plans[row] = (first override, count, 1/T bits, u bits), first = NONE: row skipped;
-// plans[first + j] = (token id, change bits, banned, 0), ascending ids.
+//           holds it;
+//   candidates (plans that truncate: top-k, top-p, min-p): a histogram of max − a picks a
+//           threshold with at most P.cands unchanged tokens above it, and those tokens (id, raw
+//           logit) are listed in any order; every unlisted unchanged token's logit is ≤ the
+//           threshold, exactly (an f32 comparison). The changed tokens' raw logits are written
+//           too, so the CPU can apply its own float64 changes to every token that matters.
+// Plans: plans[2·row] = (first override, count, 1/T bits, u bits), first = NONE: row skipped;
+// plans[2·row + 1] = (flags: 1 = list candidates, 0, 0, 0); plans[first + j] = (token id, change
+// bits, banned, 0), ascending ids, from index 2·rows on.
+// Results (u32): per row 16 words (backends/device-draw.ts reads them), then P.cands (id, raw
+// bits) pairs per row, then one raw logit per override (in plan order).
 const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
 const LOWEST: f32 = -0x1.fffffep+127f; // −(largest f32): "no value"
@@ -24,16 +32,21 @@ struct Params {
   vocab: u32,
   // Token ids per invocation: ceil(vocab / WG).
   chunk: u32,
-  _p0: u32,
-  _p1: u32,
+  // Rows of this dispatch and candidate entries per row.
+  rows: u32,
+  cands: u32,
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> plans: array<vec4<u32>>;
-@group(0) @binding(2) var<storage, read_write> outs: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> outs: array<u32>;
 @group(0) @binding(3) var<uniform> P: Params;
 
 var<workgroup> header: vec4<u32>;
+var<workgroup> flags: u32;
+var<workgroup> hist: array<atomic<u32>, 64>;
+var<workgroup> ncand: atomic<u32>;
+var<workgroup> cut: vec2<u32>; // threshold bits, 1 when the candidates fit
 var<workgroup> red_v: array<f32, WG>;
 var<workgroup> red_i: array<u32, WG>;
 var<workgroup> red_s: array<f32, WG>;
@@ -47,6 +60,7 @@ var<workgroup> claim_hi: u32; // weight hi
 
 // One token's adjusted logit. `cursor` walks the row's overrides alongside the ids.
 struct Tok {
+  raw: f32,
   a: f32,
   drawable: bool,
   changed: bool,
@@ -61,7 +75,7 @@ fn finite(x: f32) -> bool {
 
 fn token(base: u32, t: u32, end: u32, cursor: ptr<function, u32>) -> Tok {
   let raw = logits[base + t];
-  var out = Tok(raw, true, false, 0.0, finite(raw));
+  var out = Tok(raw, raw, true, false, 0.0, finite(raw));
   if (*cursor < end && plans[*cursor].x == t) {
     let o = plans[*cursor];
     *cursor += 1u;
@@ -128,7 +142,8 @@ fn weight(tk: Tok, m: f32, invT: f32) -> vec3<f32> {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x;
   if (lid == 0u) {
-    header = plans[row];
+    header = plans[2u * row];
+    flags = plans[2u * row + 1u].x;
   }
   let h = workgroupUniformLoad(&header);
   if (h.x == NONE) {
@@ -147,9 +162,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var sv = LOWEST;
   var bad = 0u;
   var eps_max = 0.0;
+  let gathered = P.rows * (16u + 2u * P.cands) - 2u * P.rows; // + plan index of an override
   var cursor = first_override(h.x, over_end, start);
   for (var t = start; t < end; t++) {
     let tk = token(base, t, over_end, &cursor);
+    if (tk.changed) {
+      outs[gathered + cursor - 1u] = bitcast<u32>(tk.raw);
+    }
     if (!tk.finite) {
       bad = 1u;
     }
@@ -266,12 +285,80 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
+  // Candidates: bins of a quarter logit below the max (the last bin takes everything lower).
+  let fl = workgroupUniformLoad(&flags);
+  var listed = NONE;
+  var threshold = 0.0;
+  if ((fl & 1u) != 0u && invT > 0.0 && v.z == 0u && v.x != NONE) {
+    if (lid < 64u) {
+      atomicStore(&hist[lid], 0u);
+    }
+    if (lid == 0u) {
+      atomicStore(&ncand, 0u);
+    }
+    workgroupBarrier();
+    cursor = first_override(h.x, over_end, start);
+    for (var t = start; t < end; t++) {
+      let tk = token(base, t, over_end, &cursor);
+      if (tk.drawable && !tk.changed) {
+        atomicAdd(&hist[u32(min((m - tk.a) * 4.0, 63.0))], 1u);
+      }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      // The most bins from the top whose tokens fit (the count near a bin edge may differ from
+      // the exact comparison below by a token or two: an overflow is reported, not hidden).
+      var n = 0u;
+      var bins = 0u;
+      while (bins < 64u && n + atomicLoad(&hist[bins]) <= P.cands) {
+        n += atomicLoad(&hist[bins]);
+        bins++;
+      }
+      if (bins == 64u) {
+        cut = vec2<u32>(bitcast<u32>(LOWEST), 1u);
+      } else {
+        cut = vec2<u32>(bitcast<u32>(m - f32(bins) * 0.25), select(0u, 1u, bins > 0u));
+      }
+    }
+    let c = workgroupUniformLoad(&cut);
+    threshold = bitcast<f32>(c.x);
+    if (c.y == 1u) {
+      let cbase = P.rows * 16u + row * 2u * P.cands;
+      cursor = first_override(h.x, over_end, start);
+      for (var t = start; t < end; t++) {
+        let tk = token(base, t, over_end, &cursor);
+        if (tk.drawable && !tk.changed && tk.a > threshold) {
+          let at = atomicAdd(&ncand, 1u);
+          if (at < P.cands) {
+            outs[cbase + 2u * at] = t;
+            outs[cbase + 2u * at + 1u] = bitcast<u32>(tk.raw);
+          }
+        }
+      }
+    }
+    workgroupBarrier();
+    if (lid == 0u && c.y == 1u && atomicLoad(&ncand) <= P.cands) {
+      listed = atomicLoad(&ncand);
+    }
+  }
   workgroupBarrier();
   if (lid == 0u) {
-    let o = row * 4u;
-    outs[o] = vec4<u32>(v.x, v.y, bitcast<u32>(red_s[0]), v.z);
-    outs[o + 1u] = claim;
-    outs[o + 2u] = vec4<u32>(claim_hi, total.x, total.y, bitcast<u32>(error));
-    outs[o + 3u] = vec4<u32>(v.w, 0u, 0u, 0u);
+    let o = row * 16u;
+    outs[o] = v.x;
+    outs[o + 1u] = v.y;
+    outs[o + 2u] = bitcast<u32>(red_s[0]);
+    outs[o + 3u] = v.z;
+    outs[o + 4u] = claim.x;
+    outs[o + 5u] = claim.y;
+    outs[o + 6u] = claim.z;
+    outs[o + 7u] = claim.w;
+    outs[o + 8u] = claim_hi;
+    outs[o + 9u] = total.x;
+    outs[o + 10u] = total.y;
+    outs[o + 11u] = bitcast<u32>(error);
+    outs[o + 12u] = v.w;
+    outs[o + 13u] = listed;
+    outs[o + 14u] = bitcast<u32>(threshold);
+    outs[o + 15u] = 0u;
   }
 }
