@@ -129,12 +129,15 @@ fn less64(a: vec2<u32>, b: vec2<u32>) -> bool {
 
 // Weight of an adjusted logit and the bound on its error (units of 2^-40). WGSL's exp is
 // within 3 + 2|x| ULP (an ULP of w is at most 2^-23·w); the argument (a − max)·(1/T) carries
-// three f32 roundings (3|x|·2^-24 relative); a changed token adds its eps·(1/T); the integer
+// three f32 roundings (3|x|·2^-24 relative); a changed token's logit may be off by eps, so
+// its weight by a factor e^{±δ}, δ = eps·(1/T): e^δ − 1 ≤ 1.3·δ for δ ≤ 0.5 (a larger δ, at a
+// tiny temperature, counts as a 400 % error: nothing near it is certified); the integer
 // truncation is < 1 unit. A quarter more than the sum of those, for second-order terms.
 fn weight(tk: Tok, m: f32, invT: f32) -> vec3<f32> {
   let x = max((tk.a - m) * invT, -200.0);
   let w = exp(x);
-  let rel = (3.0 + 3.5 * abs(x)) * U23 + tk.eps * invT * 1.01;
+  let delta = tk.eps * invT;
+  let rel = (3.0 + 3.5 * abs(x)) * U23 + select(1.3 * delta, 4.0, delta > 0.5);
   return vec3<f32>(w, 1.25 * (rel * w * FIX + 1.0), x);
 }
 
