@@ -220,7 +220,12 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
   {
     // The server's path: the scheduler with a Sampler per job (sampled-decode.ts).
     const sampled: Record<string, unknown> = {};
-    for (const B of list(args.sampled)) sampled[`batch${B}`] = await sampledDecode(be, B, steps);
+    for (const B of list(args.sampled)) {
+      sampled[`batch${B}`] = {
+        flat: await sampledDecode(be, B, steps, false),
+        peaked: await sampledDecode(be, B, steps, true),
+      };
+    }
     out.sampledTokS = sampled;
   }
   const prefill: Record<string, number> = {};
