@@ -41,6 +41,12 @@ export interface Backend {
     plans: readonly (DrawPlan | null)[],
   ): Promise<DrawOutcome[]>;
 
+  /**
+   * Optional, with forwardBatchDraw: the logits row of `state`'s last step if that step drew its
+   * token on the device and no step has run since (the device still holds the row); else null.
+   */
+  lastLogits?(state: RwkvState): Promise<Float32Array | null>;
+
   /** Release what the backend holds (GPU buffers, workers). */
   dispose(): Promise<void>;
 }

@@ -12,6 +12,11 @@
 //     encoding of its bytes up to the stop string's end. A chat that stops on "\n\n" therefore
 //     always has "…reply\n\n" in its state, which is what the next turn assumes.
 // Abort (AbortSignal) is checked between tokens; everything emitted before it has been fed.
+// On a backend that draws on the device (WebGPU), every token after the first is drawn there
+// with the sampler's plan (Session.step: the same token, no logits row read back); the last
+// token is fed plainly, and a drawn token left unused (stop token, abort) has its logits read
+// back, so the session ends with the same logits either way.
+import type { DrawOutcome } from '../backends/device-draw.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { whitespaceAndDigitTokens } from './sampling/exclusions.js';
 import type { SamplingOptions } from './sampling/options.js';
@@ -145,14 +150,17 @@ async function* run(
 
   const out = new OutputText(tokenizer, stops);
   let fedBytes = 0; // output bytes already in the state
-  while (logits && finishReason !== 'abort') {
+  // What the next token is chosen from: logits, or a token the backend already drew with the
+  // sampler's plan (Session.step: no logits row read back).
+  let next: DrawOutcome | null = logits ? { logits } : null;
+  while (next && finishReason !== 'abort') {
     if (tokens.length >= maxTokens) break;
     await nextMacrotask(); // lets an abort arrive between tokens (see next-macrotask.ts)
     if (signal?.aborted) {
       finishReason = 'abort';
       break;
     }
-    const token = sampler.sample(logits);
+    const token: number = 'token' in next ? sampler.drawn(next.token) : sampler.sample(next.logits);
     if (stopTokens.has(token)) {
       finishReason = 'stop';
       stoppedBy = { token };
@@ -171,11 +179,17 @@ async function* run(
       yield { token, text: scan.emit };
       break;
     }
-    logits = await session.feed([token]);
+    // The last token is fed plainly: the session keeps the logits after it to continue from.
+    next =
+      tokens.length < maxTokens
+        ? await session.step(token, sampler.planDraw())
+        : { logits: await session.feed([token]) };
     fedBytes = out.totalBytes;
     text += scan.emit;
     yield { token, text: scan.emit };
   }
+  // A drawn token that was not used (a stop token, an abort) left the logits on the device.
+  if (next && 'token' in next) await session.recoverLogits();
 
   if (stoppedBy === null || 'token' in stoppedBy) {
     const rest = out.finish();

@@ -3,6 +3,7 @@
 // sampled from). RWKV carries all history in the state, so continuing a text never re-reads
 // it: feed only the new tokens.
 import type { Backend } from '../backends/backend.js';
+import type { DrawOutcome, DrawPlan } from '../backends/device-draw.js';
 import { nextMacrotask } from './next-macrotask.js';
 import { decodeState, encodeState, type DecodeOptions } from './state-codec.js';
 import { loadStateFile, saveStateFile } from './state-file.js';
@@ -22,8 +23,13 @@ export interface SessionMeta {
 }
 
 export class Session {
-  /** Logits after the last fed token; null before anything was fed (or after reset/load). */
+  /**
+   * Logits after the last fed token; null before anything was fed (or after reset/load), and
+   * after a `step` whose next token was drawn on the device (see recoverLogits).
+   */
   logits: Float32Array | null = null;
+  /** The last `step` drew its token on the device: its logits stayed there. */
+  private logitsOnDevice = false;
 
   constructor(
     readonly backend: Backend,
@@ -46,6 +52,7 @@ export class Session {
       }
     }
     const chunk = opts.chunkSize ?? 512;
+    this.logitsOnDevice = false;
     let logits: Float32Array | null = null;
     for (let i = 0; i < tokens.length; i += chunk) {
       if (i > 0) await nextMacrotask(); // lets an abort arrive between chunks
@@ -57,6 +64,37 @@ export class Session {
     return logits!;
   }
 
+  /**
+   * Feeds one token and draws the next one as `plan`'s sampler would (backends/device-draw.ts):
+   * { token } when the backend drew it on the device (then `logits` is null until
+   * `recoverLogits`), else { logits } as `feed` gives them.
+   */
+  async step(token: number, plan: DrawPlan): Promise<DrawOutcome> {
+    const draw = this.backend.forwardBatchDraw?.bind(this.backend);
+    if (!draw) return { logits: await this.feed([token]) };
+    const V = this.vocabSize;
+    if (!Number.isInteger(token) || token < 0 || token >= V) {
+      throw new RangeError(`token id ${String(token)} is outside the model's vocabulary [0, ${V})`);
+    }
+    const [out] = await draw([this.state], [token], [plan]);
+    this.tokenCount += 1;
+    this.logits = 'logits' in out ? out.logits : null;
+    this.logitsOnDevice = !('logits' in out);
+    return out;
+  }
+
+  /**
+   * After a `step` whose drawn token was not used (a stop token, an abort): reads the logits
+   * back from the device, which holds them until its next step; null if they are gone.
+   */
+  async recoverLogits(): Promise<Float32Array | null> {
+    if (this.logitsOnDevice) {
+      this.logitsOnDevice = false;
+      this.logits = (await this.backend.lastLogits?.(this.state)) ?? null;
+    }
+    return this.logits;
+  }
+
   /** An independent copy: same state and logits, separate future. */
   async fork(): Promise<Session> {
     const copy = new Session(this.backend, await this.state.snapshot(), this.tokenCount);
@@ -66,6 +104,7 @@ export class Session {
 
   /** Back to the zero state (an empty text). */
   reset(): void {
+    this.logitsOnDevice = false;
     this.state.reset();
     this.tokenCount = 0;
     this.logits = null;
@@ -73,6 +112,7 @@ export class Session {
 
   /** Make this session continue from another one's state (same model). */
   copyFrom(other: Session): void {
+    this.logitsOnDevice = false;
     this.state.copyFrom(other.state);
     this.tokenCount = other.tokenCount;
     this.logits = other.logits;

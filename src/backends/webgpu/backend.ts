@@ -44,6 +44,9 @@ export class WebGpuBackend implements Backend {
   private readonly residents: ResidentStates;
   /** Rows whose token the GPU drew, and planned rows read back because it could not prove it. */
   readonly drawStats = { drawn: 0, fallbacks: 0 };
+  /** The logits row of each state of the last step that drew tokens, and that step's number
+   *  (runner.stepsWritten): the rows stay in the logits buffer until another step is written. */
+  private drawn: { step: number; rows: Map<RwkvState, number> } | null = null;
 
   private constructor(
     readonly model: ModelIdentity,
@@ -231,6 +234,11 @@ export class WebGpuBackend implements Backend {
             ? seqs.flatMap((s, j) => (s.logits.length ? [plans[owner[j]]] : []))
             : [];
           out.push(...(await this.step(seqs, seqPlans)));
+          if (plans) {
+            const rows = new Map<RwkvState, number>();
+            seqs.forEach((s, j) => s.logits.length && rows.set(states[owner[j]], rows.size));
+            this.drawn = { step: this.runner.stepsWritten, rows };
+          }
         }
         states.forEach((s) => this.residents.advanced(s));
         return out;
@@ -301,6 +309,21 @@ export class WebGpuBackend implements Backend {
       });
     }
     return out as DrawOutcome[];
+  }
+
+  async lastLogits(state: RwkvState): Promise<Float32Array | null> {
+    return this.serial(async () => {
+      const row =
+        this.drawn?.step === this.runner.stepsWritten ? this.drawn.rows.get(state) : undefined;
+      if (row === undefined) return null;
+      const rowBytes = this.config.vocabSize * 4;
+      const data = await this.readback.submitAndRead(
+        this.ctx.device.createCommandEncoder(),
+        rowBytes,
+        (e, staging) => copyRows(e, this.runner.logitsBuffer, [row], rowBytes, staging, 0),
+      );
+      return new Float32Array(data);
+    });
   }
 
   private async readStates(slots: number[], into: readonly Float32Array[]): Promise<void> {

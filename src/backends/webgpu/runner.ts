@@ -325,6 +325,7 @@ export class Runner {
    * only the token changes, and nothing when it is fed back on the GPU.
    */
   writeStep(seqs: readonly StepSequence[], tokensOnGpu = false): StepShape {
+    this.stepsWritten++;
     const V = this.config.vocabSize;
     const rows: number[] = [];
     const seqWords: number[] = [];
@@ -361,6 +362,9 @@ export class Runner {
     write('step', this.stepBuffer, 0, [M, nOut, 0, 0]);
     return { M, nSeq: seqs.length, nOut };
   }
+
+  /** Steps whose inputs were written: each is submitted next and overwrites the logits. */
+  stepsWritten = 0;
 
   /** The words last written per input ('seqs', 'outRows', 'step'). */
   private readonly lastWritten = new Map<string, string>();
