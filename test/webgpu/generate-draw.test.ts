@@ -13,7 +13,7 @@ import { Sampler } from '../../src/runtime/sampling/sampler.js';
 import { Session } from '../../src/runtime/session.js';
 import { openTokenizer } from '../../src/tokenizer/load.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { backendsFor, gpu } from './gpu-test-helpers.js';
+import { backendsFor, gpu, withoutDraw } from './gpu-test-helpers.js';
 
 const shared = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const MODEL = join(shared, 'fixtures/rwkv7/tiny-world/model.pth');
@@ -25,17 +25,7 @@ let tokenizer: Tokenizer;
 before(async () => {
   g = (await backendsFor(await openCheckpoint(MODEL))).gpu;
   tokenizer = openTokenizer({ vocab: VOCAB, vocabSize: g.config.vocabSize });
-  // The same backend without forwardBatchDraw: every row read back, sampled on the CPU.
-  plain = {
-    device: g.device,
-    model: g.model,
-    config: g.config,
-    createState: () => g.createState(),
-    forward: (s, t) => g.forward(s, t),
-    forwardAll: (s, t) => g.forwardAll(s, t),
-    forwardBatch: (s, t) => g.forwardBatch(s, t),
-    dispose: async () => {},
-  };
+  plain = withoutDraw(g);
 });
 after(async () => {
   await g?.dispose();

@@ -11,7 +11,7 @@ import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import { BatchScheduler, type JobOutcome, type ScheduledJob } from '../../src/runtime/scheduler.js';
 import type { SamplingOptions } from '../../src/runtime/sampling/options.js';
 import { Sampler } from '../../src/runtime/sampling/sampler.js';
-import { backendsFor, gpu } from './gpu-test-helpers.js';
+import { backendsFor, gpu, withoutDraw } from './gpu-test-helpers.js';
 
 const shared = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const MODEL = join(shared, 'fixtures/rwkv7/tiny-world/model.pth');
@@ -86,17 +86,7 @@ describe('scheduler with the GPU draw', () => {
     const drawn = await generate(g);
     const used = g.drawStats.drawn - before.drawn;
     const fellBack = g.drawStats.fallbacks - before.fallbacks;
-    // The backend without forwardBatchDraw: every row read back and sampled on the CPU.
-    const plain: Backend = {
-      device: g.device,
-      model: g.model,
-      config: g.config,
-      createState: () => g.createState(),
-      forward: (s, t) => g.forward(s, t),
-      forwardAll: (s, t) => g.forwardAll(s, t),
-      forwardBatch: (s, t) => g.forwardBatch(s, t),
-      dispose: async () => {},
-    };
+    const plain = withoutDraw(g);
     assert.deepEqual(await generate(plain), drawn);
     // Every job plans its 15 decode steps. The untrained fixture's flat logits leave some
     // draws to the CPU: its top-p 0.9 nucleus holds thousands of tokens (more than the device
