@@ -45,12 +45,7 @@ export class Session {
   /** Feed tokens into the state; returns (and keeps) the logits after the last one. */
   async feed(tokens: readonly number[], opts: FeedOptions = {}): Promise<Float32Array> {
     if (tokens.length === 0) throw new Error('feed needs at least one token');
-    const V = this.vocabSize;
-    for (const t of tokens) {
-      if (!Number.isInteger(t) || t < 0 || t >= V) {
-        throw new RangeError(`token id ${String(t)} is outside the model's vocabulary [0, ${V})`);
-      }
-    }
+    for (const t of tokens) this.checkToken(t);
     const chunk = opts.chunkSize ?? 512;
     this.logitsOnDevice = false;
     let logits: Float32Array | null = null;
@@ -72,10 +67,7 @@ export class Session {
   async step(token: number, plan: DrawPlan): Promise<DrawOutcome> {
     const draw = this.backend.forwardBatchDraw?.bind(this.backend);
     if (!draw) return { logits: await this.feed([token]) };
-    const V = this.vocabSize;
-    if (!Number.isInteger(token) || token < 0 || token >= V) {
-      throw new RangeError(`token id ${String(token)} is outside the model's vocabulary [0, ${V})`);
-    }
+    this.checkToken(token);
     const [out] = await draw([this.state], [token], [plan]);
     this.tokenCount += 1;
     this.logits = 'logits' in out ? out.logits : null;
@@ -93,6 +85,13 @@ export class Session {
       this.logits = (await this.backend.lastLogits?.(this.state)) ?? null;
     }
     return this.logits;
+  }
+
+  private checkToken(t: number): void {
+    const V = this.vocabSize;
+    if (!Number.isInteger(t) || t < 0 || t >= V) {
+      throw new RangeError(`token id ${String(t)} is outside the model's vocabulary [0, ${V})`);
+    }
   }
 
   /** An independent copy: same state and logits, separate future. */
