@@ -104,6 +104,25 @@ export class AdjustedLogits {
   }
 }
 
+/**
+ * One token's value after `AdjustedLogits.load` (bias, ban, penalty, in that order, with the
+ * same float64 operations), from its raw logit: for callers that know only a few raw values.
+ */
+export function adjustedLogit(
+  token: number,
+  raw: number,
+  bias: ReadonlyMap<number, number>,
+  banned: ReadonlySet<number>,
+  penalty: RepetitionPenalty,
+): number {
+  let v = raw;
+  const b = bias.get(token);
+  if (b !== undefined) v += b;
+  if (banned.has(token)) v = -Infinity;
+  const amount = penalty.amountFor(token);
+  return amount === 0 ? v : v - amount;
+}
+
 // The loops are module functions with nothing after them but `return`: see weight-loops.ts
 // for why. They keep the `top` largest values in descending order (equal values in id order):
 // most entries fail the one comparison with the smallest kept value.

@@ -42,7 +42,7 @@ export class RepetitionPenalty {
       if (count > 0) {
         const token = ids[j];
         const before = logits[token];
-        logits[token] = before - (this.presence + count * this.frequency);
+        logits[token] = before - this.amount(count);
         changed?.(token, before);
       }
     }
@@ -53,8 +53,18 @@ export class RepetitionPenalty {
     if (!this.active) return;
     for (let j = 0; j < this.size; j++) {
       const count = this.counts[j];
-      if (count > 0) fn(this.ids[j], this.presence + count * this.frequency);
+      if (count > 0) fn(this.ids[j], this.amount(count));
     }
+  }
+
+  /** What `apply` subtracts from `token`'s logit; 0 when it leaves it alone. */
+  amountFor(token: number): number {
+    const count = this.active ? this.count(token) : 0;
+    return count > 0 ? this.amount(count) : 0;
+  }
+
+  private amount(count: number): number {
+    return this.presence + count * this.frequency;
   }
 
   /** Record that `token` was emitted: decay every count, then count the token once. */

@@ -34,7 +34,7 @@
 // sorted order, this code in partition order; on random logits they never differ.
 
 import type { DrawPlan } from '../../backends/device-draw.js';
-import { AdjustedLogits } from './adjusted-logits.js';
+import { AdjustedLogits, adjustedLogit } from './adjusted-logits.js';
 import { drawFromCandidates } from './candidate-draw.js';
 import { drawCandidate, truncate } from './distribution.js';
 import { drawUntruncated } from './full-draw.js';
@@ -129,28 +129,13 @@ export class Sampler {
             vocabSize: this.vocabSize,
             u,
             changedIds: ids,
-            adjusted: (t, raw) => this.adjustedLogit(t, raw),
+            adjusted: (t, raw) => adjustedLogit(t, raw, o.logitBias, o.bannedTokens, this.penalty),
             scratch: this.scratch,
           },
           row,
         );
     }
     return plan;
-  }
-
-  /** One token's logit after bias, bans and penalties: the same operations as `adjust`. */
-  private adjustedLogit(token: number, raw: number): number {
-    const o = this.options;
-    let v = raw;
-    const bias = o.logitBias.get(token);
-    if (bias !== undefined) v += bias;
-    if (o.bannedTokens.has(token)) v = -Infinity;
-    const p = this.penalty;
-    if (p.active) {
-      const count = p.count(token);
-      if (count > 0) v = v - (p.presence + count * p.frequency);
-    }
-    return v;
   }
 
   /** Settles a planned step whose token the device drew (see planDraw). */
