@@ -8,6 +8,7 @@
 // of +12 on 16 tokens (on a flat row they then hold ~97 % of the mass, ~6 % each: roughly a
 // trained model's next-token distribution), so both ends are reported.
 import type { Backend } from '../src/backends/backend.js';
+import { withoutDeviceDraw } from '../src/backends/device-draw.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { BatchScheduler, type ScheduledJob } from '../src/runtime/scheduler.js';
 import { Sampler } from '../src/runtime/sampling/sampler.js';
@@ -19,20 +20,6 @@ export interface SampledDecode {
   readBack: number;
   /** Share of the GPU-draw run's planned rows whose token the GPU could prove. */
   drawnShare: number;
-}
-
-/** The backend without forwardBatchDraw: what the scheduler did before it existed. */
-function withoutDraw(be: WebGpuBackend): Backend {
-  return {
-    device: be.device,
-    model: be.model,
-    config: be.config,
-    createState: () => be.createState(),
-    forward: (s, t) => be.forward(s, t),
-    forwardAll: (s, t) => be.forwardAll(s, t),
-    forwardBatch: (s, t) => be.forwardBatch(s, t),
-    dispose: async () => {},
-  };
 }
 
 /** A bias of +12 on 16 tokens spread over the vocabulary: a peaked distribution. */
@@ -83,7 +70,7 @@ export async function sampledDecode(
   tokens: number,
   peaked: boolean,
 ): Promise<SampledDecode> {
-  const plain = withoutDraw(be);
+  const plain = withoutDeviceDraw(be);
   await run(be, B, 8, peaked); // warm-up: pipelines, clocks
   await run(plain, B, 8, peaked);
   const before = { ...be.drawStats };

@@ -25,6 +25,8 @@
 //     in "running sum > u · total", so c is certain when P_c + E < u·(S − E) and
 //     P_c + W_c − E > u·(S + E).
 
+import type { Backend } from './backend.js';
+
 /** The sampler's request for one row (see Sampler.planDraw). */
 export interface DrawPlan {
   /** 1 / temperature (> 0), or 0 for greedy. */
@@ -127,4 +129,22 @@ export function certifyDraw(plan: DrawPlan, r: DrawResult, vocabSize: number): n
   const low = r.before + E < u * (S - E);
   const high = r.before + r.weight - E > u * (S + E);
   return low && high ? r.chosen : null;
+}
+
+/**
+ * `backend` without the device draw (no forwardBatchDraw, no lastLogits): every logits row is
+ * read back and sampled on the CPU. For comparing the two paths (bench/sampled-decode.ts, the
+ * WebGPU tests); disposing the wrapper leaves `backend` alone.
+ */
+export function withoutDeviceDraw(backend: Backend): Backend {
+  return {
+    device: backend.device,
+    model: backend.model,
+    config: backend.config,
+    createState: () => backend.createState(),
+    forward: (s, t) => backend.forward(s, t),
+    forwardAll: (s, t) => backend.forwardAll(s, t),
+    forwardBatch: (s, t) => backend.forwardBatch(s, t),
+    dispose: async () => {},
+  };
 }

@@ -13,7 +13,8 @@ import { Sampler } from '../../src/runtime/sampling/sampler.js';
 import { Session } from '../../src/runtime/session.js';
 import { openTokenizer } from '../../src/tokenizer/load.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { backendsFor, gpu, withoutDraw } from './gpu-test-helpers.js';
+import { backendsFor, gpu } from './gpu-test-helpers.js';
+import { withoutDeviceDraw } from '../../src/backends/device-draw.js';
 
 const shared = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const MODEL = join(shared, 'fixtures/rwkv7/tiny-world/model.pth');
@@ -25,7 +26,7 @@ let tokenizer: Tokenizer;
 before(async () => {
   g = (await backendsFor(await openCheckpoint(MODEL))).gpu;
   tokenizer = openTokenizer({ vocab: VOCAB, vocabSize: g.config.vocabSize });
-  plain = withoutDraw(g);
+  plain = withoutDeviceDraw(g);
 });
 after(async () => {
   await g?.dispose();

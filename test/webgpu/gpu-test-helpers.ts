@@ -1,6 +1,5 @@
 // Shared by the WebGPU tests. There is deliberately no "skip when no GPU": CI installs
 // lavapipe (scripts/install-lavapipe.sh), and a missing adapter must fail the run.
-import type { Backend } from '../../src/backends/backend.js';
 import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
 import { createGpuContext, type GpuContext } from '../../src/backends/webgpu/device.js';
 import { WebGpuBackend, type WebGpuOptions } from '../../src/backends/webgpu/backend.js';
@@ -84,18 +83,4 @@ export async function submitAndRead(
   read.destroy();
   ctx.throwIfFailed();
   return out;
-}
-
-/** `be` without forwardBatchDraw: every logits row read back and sampled on the CPU. */
-export function withoutDraw(be: WebGpuBackend): Backend {
-  return {
-    device: be.device,
-    model: be.model,
-    config: be.config,
-    createState: () => be.createState(),
-    forward: (s, t) => be.forward(s, t),
-    forwardAll: (s, t) => be.forwardAll(s, t),
-    forwardBatch: (s, t) => be.forwardBatch(s, t),
-    dispose: async () => {},
-  };
 }

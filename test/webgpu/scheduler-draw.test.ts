@@ -11,7 +11,8 @@ import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import { BatchScheduler, type JobOutcome, type ScheduledJob } from '../../src/runtime/scheduler.js';
 import type { SamplingOptions } from '../../src/runtime/sampling/options.js';
 import { Sampler } from '../../src/runtime/sampling/sampler.js';
-import { backendsFor, gpu, withoutDraw } from './gpu-test-helpers.js';
+import { backendsFor, gpu } from './gpu-test-helpers.js';
+import { withoutDeviceDraw } from '../../src/backends/device-draw.js';
 
 const shared = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const MODEL = join(shared, 'fixtures/rwkv7/tiny-world/model.pth');
@@ -86,7 +87,7 @@ describe('scheduler with the GPU draw', () => {
     const drawn = await generate(g);
     const used = g.drawStats.drawn - before.drawn;
     const fellBack = g.drawStats.fallbacks - before.fallbacks;
-    const plain = withoutDraw(g);
+    const plain = withoutDeviceDraw(g);
     assert.deepEqual(await generate(plain), drawn);
     // Every job plans its 15 decode steps. The untrained fixture's flat logits leave some
     // draws to the CPU: its top-p 0.9 nucleus holds thousands of tokens (more than the device
