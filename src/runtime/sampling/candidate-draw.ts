@@ -17,6 +17,7 @@
 import type { CandidateRow } from '../../backends/device-draw.js';
 import { drawCandidate, truncate, type TruncationOptions } from './distribution.js';
 import { cutoffForMass } from './nucleus.js';
+import { topIndices } from './top-indices.js';
 import type { SamplingScratch } from './scratch.js';
 import { exactWeights, keepAtLeast } from './weight-loops.js';
 
@@ -58,7 +59,7 @@ export function drawFromCandidates(d: CandidateDraw, row: CandidateRow): number 
   const invT = 1 / o.temperature;
   const s = d.scratch;
   if (o.topK > 0 && o.topK < V) {
-    if (o.topK > n || !(kthLargest(values, o.topK) > row.bound)) return null;
+    if (o.topK > n || !(values[topIndices(values, o.topK)[o.topK - 1]] > row.bound)) return null;
     return pick(truncate(values, o, s, max), ids, d.u);
   }
   // Every unknown token's weight is at most this (monotone exp; margin for its rounding).
@@ -107,9 +108,4 @@ function pick(
   u: number,
 ): number {
   return ids[drawCandidate(c, u)];
-}
-
-/** The k-th largest value (k ≥ 1). */
-function kthLargest(values: Float64Array, k: number): number {
-  return Float64Array.from(values).sort().reverse()[k - 1];
 }
