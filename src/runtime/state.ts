@@ -34,11 +34,22 @@ export class StateOnDeviceError extends Error {
 }
 
 export class RwkvState {
-  readonly #data: Float32Array<ArrayBuffer>;
+  /**
+   * Allocated at the first CPU access: a state that lives on a GPU from its first step on
+   * never needs its 21.6 MB (2.9B model) CPU copy until it is read back.
+   */
+  #buffer: Float32Array<ArrayBuffer> | null;
+  readonly #floats: number;
   /** Set while the newest data is on a device only (see DeviceCopy). */
   #onDevice: DeviceCopy | null = null;
   /** Bumped at every CPU access to `data`: a device copy made at another version is stale. */
   #version = 0;
+  /**
+   * True while the data is known to be all zeros (made without data, or reset, and neither
+   * handed out for writing nor advanced on a device since): a backend then clears its copy on
+   * the device instead of uploading the floats (21.6 MB for a 2.9B model).
+   */
+  #zero: boolean;
 
   constructor(
     readonly model: ModelIdentity,
@@ -48,7 +59,9 @@ export class RwkvState {
     if (data && data.length !== n) {
       throw new Error(`state has ${data.length} floats, the model needs ${n}`);
     }
-    this.#data = data ?? new Float32Array(n);
+    this.#floats = n;
+    this.#buffer = data ?? null;
+    this.#zero = data === undefined;
   }
 
   /**
@@ -59,7 +72,8 @@ export class RwkvState {
   get data(): Float32Array<ArrayBuffer> {
     if (this.#onDevice) throw new StateOnDeviceError();
     this.#version++;
-    return this.#data;
+    this.#zero = false;
+    return this.#data();
   }
 
   /**
@@ -68,12 +82,21 @@ export class RwkvState {
    */
   peek(): Float32Array<ArrayBuffer> {
     if (this.#onDevice) throw new StateOnDeviceError();
-    return this.#data;
+    return this.#data();
+  }
+
+  #data(): Float32Array<ArrayBuffer> {
+    return (this.#buffer ??= new Float32Array(this.#floats));
   }
 
   /** Changes at every CPU access to `data` (backends compare it with their device copy). */
   get version(): number {
     return this.#version;
+  }
+
+  /** True while the data is known to be all zeros (a new or reset state nothing has touched). */
+  get isZero(): boolean {
+    return this.#zero;
   }
 
   /** True while the newest data is on a device (reading `data` would throw). */
@@ -99,6 +122,7 @@ export class RwkvState {
    */
   markOnDevice(copy: DeviceCopy): void {
     this.#onDevice = copy;
+    this.#zero = false;
   }
 
   /**
@@ -108,7 +132,8 @@ export class RwkvState {
   async settleWith(fill: (into: Float32Array) => Promise<void>): Promise<void> {
     const copy = this.#onDevice;
     if (!copy) return;
-    await fill(this.#data);
+    this.#zero = false;
+    await fill(this.#data());
     if (this.#onDevice === copy) this.#onDevice = null;
   }
 
@@ -118,7 +143,7 @@ export class RwkvState {
 
   /** Bytes this state occupies (what each session costs). */
   get byteLength(): number {
-    return this.#data.byteLength;
+    return this.#floats * 4;
   }
 
   /** A CPU copy; throws StateOnDeviceError while the newest data is on a device (see snapshot). */
@@ -137,6 +162,7 @@ export class RwkvState {
   reset(): void {
     this.#onDevice = null;
     this.data.fill(0);
+    this.#zero = true;
   }
 
   /** Views into one layer's parts (no copies). */

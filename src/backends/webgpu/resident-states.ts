@@ -61,8 +61,14 @@ export class ResidentStates {
       this.live.add(r);
       this.collected.register(state, r, r);
     }
-    this.o.pool.write(r.slot, state.peek());
-    this.uploads++;
+    // A new slot is already cleared (StatePool.alloc); an old one holding a stale copy is
+    // cleared on the GPU too: a zero state needs no floats from the CPU.
+    if (state.isZero) {
+      if (r.version !== -1) this.o.pool.zero(r.slot);
+    } else {
+      this.o.pool.write(r.slot, state.peek());
+      this.uploads++;
+    }
     r.version = state.version;
     r.lastUse = ++this.clock;
     return r.slot;

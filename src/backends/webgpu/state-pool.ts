@@ -66,8 +66,17 @@ export class StatePool {
     if (!this.used.has(slot)) throw new Error(`state slot ${slot} is not in use`);
   }
 
+  /**
+   * Clears a slot on the GPU (queue-ordered like write). Uploading zeros from the CPU instead
+   * cost ~10 ms per 0.1B session on the H100's host (2.4 MB through writeBuffer), ~90 ms for a
+   * 2.9B one: a server creating a state per request stalled on it.
+   */
   zero(slot: number): void {
-    this.write(slot, new Float32Array(this.perLayer * this.config.nLayer));
+    this.check(slot);
+    const bytes = this.perLayer * 4;
+    const enc = this.ctx.device.createCommandEncoder({ label: 'rwkv state clear' });
+    for (const b of this.buffers) enc.clearBuffer(b, slot * bytes, bytes);
+    this.ctx.device.queue.submit([enc.finish()]);
   }
 
   /** Upload a whole state (RwkvState.data layout) into a slot. */
