@@ -75,6 +75,11 @@ const OPTIONS = {
     default: 'auto',
     help: 'auto (the backend\u2019s) | f32 | tensor-core | emulated',
   },
+  'unsafe-no-robustness': {
+    type: 'boolean',
+    default: false,
+    help: "Dawn's bounds checks off in every kernel (dawn-flags.ts: opt-in only)",
+  },
   'sgm-tiles': {
     type: 'string',
     default: '',
@@ -96,6 +101,7 @@ if (args.help) {
 }
 const ctx = await createGpuContext({
   timestamps: true,
+  robustness: !args['unsafe-no-robustness'],
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
 });
 if (!ctx.caps.timestamps) throw new Error('this adapter has no timestamp queries');
