@@ -42,6 +42,12 @@ export interface Backend {
   ): Promise<DrawOutcome[]>;
 
   /**
+   * Optional, with forwardBatchDraw: forward (a prompt, say) whose last row's token is drawn on
+   * the device under `plan`, with the same outcomes as forwardBatchDraw's rows.
+   */
+  forwardDraw?(state: RwkvState, tokens: readonly number[], plan: DrawPlan): Promise<DrawOutcome>;
+
+  /**
    * Optional, with forwardBatchDraw: the logits row of `state`'s last step if that step drew its
    * token on the device and no step has run since (the device still holds the row); else null.
    */

@@ -185,6 +185,15 @@ export class WebGpuBackend implements Backend {
     );
   }
 
+  /** forward whose last row's token is drawn on the GPU where it can prove it (forwardDraw). */
+  async forwardDraw(
+    state: RwkvState,
+    tokens: readonly number[],
+    plan: DrawPlan,
+  ): Promise<DrawOutcome> {
+    return (await this.run([state], [tokens], 'last', [plan]))[0];
+  }
+
   /**
    * Feeds tokens[i] into states[i] (all sequences advance together, chunked to the step
    * capacity) and returns logits: the last row of each sequence, or every row of the single
