@@ -15,9 +15,16 @@ import type { Pipelines } from './pipelines.js';
 
 export type WkvScan = 'serial' | 'chunked';
 
-/** Tokens per chunk and value rows per scan workgroup (the kernels' L and RB). */
+/** Tokens per chunk (the kernels' L). */
 const CHUNK = 16;
-const SCAN_ROWS = 16;
+/**
+ * Value rows per scan workgroup (wkv-chunk-scan's RB, a multiple of 4 up to 16). H100, 2.9B,
+ * 1024-token chunk, two runs each in one call: 16 rows (160 workgroups of 256 invocations for
+ * 40 heads) 11.6 / 11.4 ms of scan, 8 rows 9.0 / 9.0 ms, 4 rows 11.7 ms. The scan is bound by
+ * each multiprocessor's workgroup-memory reads; 160 workgroups left 28 of the 132
+ * multiprocessors with two and the rest with one.
+ */
+const SCAN_ROWS = 8;
 
 /**
  * Workgroup memory of the chunked kernels (the larger, wkv-chunk-mats: Γ 16×64, four 16×65
@@ -78,7 +85,7 @@ export async function chunkedScanPasses(
       suffix: '-mats',
     },
     {
-      pipeline: await P.get('wkv-chunk-scan', 'wkv', defs),
+      pipeline: await P.get('wkv-chunk-scan', 'wkv', { ...defs, SCAN_ROWS }),
       grid: [seqs, H, config.headSize / SCAN_ROWS],
       suffix: '-chunked',
     },

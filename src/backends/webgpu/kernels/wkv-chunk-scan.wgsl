@@ -11,13 +11,18 @@
 // only N / RB workgroups, too few per multiprocessor to hide load latency otherwise).
 const N: u32 = 64u;
 const L: u32 = 16u; // tokens per chunk (as wkv-chunk-mats)
-const RB: u32 = 16u; // value rows per workgroup
-const WG: u32 = 256u;
+// Value rows per workgroup (wkv-scan-form.ts): fewer rows, more and smaller workgroups. Each
+// workgroup reads the chunk's vectors and matrices whole, so its workgroup-memory reads per
+// chunk shrink only in the parts that scale with its rows.
+const RB: u32 = {{SCAN_ROWS}}u;
+const WG: u32 = RB * L; // read-out role: one thread per (token, row)
+const G: u32 = WG / N; // state-update role: G groups of the N columns, RB / G rows each
+const TE: u32 = L / G; // tokens per thread when staging the chunk's N-wide vectors
 const LP: u32 = N + 1u; // row stride of the token × channel and state tiles
 const MP: u32 = L + 1u; // row stride of the L×L matrices
-const_assert RB * L == WG;
-const_assert WG == 4u * N;
-const_assert RB % 4u == 0u;
+const_assert WG % N == 0u;
+const_assert L % G == 0u;
+const_assert RB % G == 0u;
 
 //#include wkv-common
 
@@ -30,19 +35,19 @@ var<workgroup> us: array<f32, L * RB>; // u [t][i]
 var<workgroup> vs: array<f32, L * RB>; // v [t][i]
 
 // What a thread moves into workgroup memory for one chunk: ã, r̃ and the matrices' row-major
-// entry at (token iq + 4e, column j) for e < 4, and v of (token tt, row il). Tokens past the
+// entry at (token iq + G·e, column j) for e < TE, and v of (token tt, row il). Tokens past the
 // chunk's n are zeros: they add nothing.
 struct Stage {
-  a: vec4<f32>,
-  r: vec4<f32>,
-  m: vec4<f32>,
+  a: array<f32, TE>,
+  r: array<f32, TE>,
+  m: array<f32, TE>,
   v: f32,
 }
 
 fn load_stage(first: u32, n: u32, hc: u32, i0: u32, j: u32, iq: u32, tt: u32, il: u32) -> Stage {
   var out: Stage;
-  for (var e = 0u; e < 4u; e++) {
-    let t = iq + 4u * e;
+  for (var e = 0u; e < TE; e++) {
+    let t = iq + G * e;
     let ok = t < n;
     let at = (first + min(t, n - 1u)) * P.c + hc + j;
     out.a[e] = select(0.0, act[P.planes + P.plane + at], ok);
@@ -55,8 +60,8 @@ fn load_stage(first: u32, n: u32, hc: u32, i0: u32, j: u32, iq: u32, tt: u32, il
 }
 
 fn store_stage(j: u32, iq: u32, tt: u32, il: u32, s: Stage) {
-  for (var e = 0u; e < 4u; e++) {
-    let t = iq + 4u * e;
+  for (var e = 0u; e < TE; e++) {
+    let t = iq + G * e;
     xa[t * LP + j] = s.a[e];
     xr[t * LP + j] = s.r[e];
     mats[(j / L) * L * MP + t * MP + j % L] = s.m[e];
@@ -69,13 +74,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seq = rows[P.seq_base + wid.x];
   let hc = wid.y * N;
   let i0 = wid.z * RB;
-  // State update role: column j of rows iq, iq + 4, … (held in registers, mirrored in `st`).
+  // State update role: column j of rows iq, iq + G, … (held in registers, mirrored in `st`).
   let j = lid % N;
   let iq = lid / N;
   let s_at = seq.z * P.slot_stride + P.wkv_off + wid.y * N * N + i0 * N + j;
-  var own: array<f32, RB / 4u>;
-  for (var e = 0u; e < RB / 4u; e++) {
-    let i = iq + 4u * e;
+  var own: array<f32, RB / G>;
+  for (var e = 0u; e < RB / G; e++) {
+    let i = iq + G * e;
     own[e] = pool[s_at + i * N];
     st[i * LP + j] = own[e];
   }
@@ -127,8 +132,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
 
-    for (var e = 0u; e < RB / 4u; e++) {
-      let i = iq + 4u * e;
+    for (var e = 0u; e < RB / G; e++) {
+      let i = iq + G * e;
       var x = own[e] * g_end;
       for (var s = 0u; s < L; s++) {
         x += us[s * RB + i] * bb[s] + vs[s * RB + i] * kb[s];
@@ -138,7 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier(); // the next chunk's staging overwrites what this one read
   }
-  for (var e = 0u; e < RB / 4u; e++) {
-    pool[s_at + (iq + 4u * e) * N] = own[e];
+  for (var e = 0u; e < RB / G; e++) {
+    pool[s_at + (iq + G * e) * N] = own[e];
   }
 }
