@@ -261,12 +261,16 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
       await profileStep(be, step(B));
       prof[`batch${B}`] = await profileStep(be, step(B));
     }
-    const T = be.runner.opts.maxRows;
-    const chunk = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);
-    await profileStep(be, [{ slot: slots[0], tokens: chunk, logits: [T - 1] }]);
-    prof[`prefill${T}`] = await profileStep(be, [
-      { slot: slots[0], tokens: chunk, logits: [T - 1] },
-    ]);
+    // A full prefill chunk, and each shorter --prefill length (one chunk of its own).
+    const maxRows = be.runner.opts.maxRows;
+    const chunks = new Set([...list(args.prefill).filter((t) => t < maxRows), maxRows]);
+    for (const T of chunks) {
+      const chunk = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);
+      await profileStep(be, [{ slot: slots[0], tokens: chunk, logits: [T - 1] }]);
+      prof[`prefill${T}`] = await profileStep(be, [
+        { slot: slots[0], tokens: chunk, logits: [T - 1] },
+      ]);
+    }
     out.profileUs = prof;
     slots.forEach((s) => sessions.close(s));
   }
