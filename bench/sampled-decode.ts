@@ -10,7 +10,7 @@
 import type { Backend } from '../src/backends/backend.js';
 import { withoutDeviceDraw } from '../src/backends/device-draw.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { BatchScheduler, type ScheduledJob } from '../src/runtime/scheduler.js';
+import { BatchScheduler, type JobOutcome, type ScheduledJob } from '../src/runtime/scheduler.js';
 import { Sampler } from '../src/runtime/sampling/sampler.js';
 
 export interface SampledDecode {
@@ -36,7 +36,7 @@ async function run(backend: Backend, B: number, tokens: number, peaked: boolean)
     prefillTokensPerStep: 16 * B,
   });
   const V = backend.config.vocabSize;
-  const ends: Promise<unknown>[] = [];
+  const ends: Promise<JobOutcome>[] = [];
   const t = performance.now();
   const states = Array.from({ length: B }, () => backend.createState());
   for (let i = 0; i < B; i++) {
@@ -61,8 +61,15 @@ async function run(backend: Backend, B: number, tokens: number, peaked: boolean)
       }),
     );
   }
-  await Promise.all(ends);
+  const outcomes = await Promise.all(ends);
   const seconds = (performance.now() - t) / 1000;
+  // A job that failed ends early and would count its tokens as if generated: refuse to report.
+  // (H100, once: a run read 14 425 tok/s with no draw at all, its jobs' outcomes unchecked.)
+  const bad = outcomes.find((o) => o.kind !== 'finished');
+  if (bad) {
+    const why = bad.kind === 'failed' ? `: ${bad.error.message}` : '';
+    throw new Error(`sampled decode at batch ${B}: a job ended ${bad.kind}${why}`);
+  }
   // As the server does with a finished request's state (engine.ts): copied back, so that the
   // next run's new states take the slots without first copying these out (untimed here).
   for (const s of states) await s.sync();
