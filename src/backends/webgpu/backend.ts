@@ -308,14 +308,8 @@ export class WebGpuBackend implements Backend {
     const unsure = [...Array(shape.nOut).keys()].filter((r) => out[r] === null);
     if (unsure.length > 0) {
       this.drawStats.fallbacks += unsure.length;
-      const rows = await this.readback.submitAndRead(
-        this.ctx.device.createCommandEncoder(),
-        unsure.length * rowBytes,
-        (e, staging) => copyRows(e, this.runner.logitsBuffer, unsure, rowBytes, staging, 0),
-      );
-      unsure.forEach((r, i) => {
-        out[r] = { logits: new Float32Array(rows.slice(i * rowBytes, (i + 1) * rowBytes)) };
-      });
+      const rows = await this.readLogitRows(unsure);
+      unsure.forEach((r, i) => (out[r] = { logits: rows[i] }));
     }
     return out as DrawOutcome[];
   }
@@ -324,15 +318,20 @@ export class WebGpuBackend implements Backend {
     return this.serial(async () => {
       const row =
         this.drawn?.step === this.runner.stepsWritten ? this.drawn.rows.get(state) : undefined;
-      if (row === undefined) return null;
-      const rowBytes = this.config.vocabSize * 4;
-      const data = await this.readback.submitAndRead(
-        this.ctx.device.createCommandEncoder(),
-        rowBytes,
-        (e, staging) => copyRows(e, this.runner.logitsBuffer, [row], rowBytes, staging, 0),
-      );
-      return new Float32Array(data);
+      return row === undefined ? null : (await this.readLogitRows([row]))[0];
     });
+  }
+
+  /** Rows of the logits buffer as the last submitted step left them (one readback). */
+  private async readLogitRows(rows: readonly number[]): Promise<Float32Array[]> {
+    const rowBytes = this.config.vocabSize * 4;
+    const data = await this.readback.submitAndRead(
+      this.ctx.device.createCommandEncoder(),
+      rows.length * rowBytes,
+      (e, staging) => copyRows(e, this.runner.logitsBuffer, rows, rowBytes, staging, 0),
+    );
+    if (rows.length === 1) return [new Float32Array(data)]; // a fresh copy already
+    return rows.map((_, i) => new Float32Array(data.slice(i * rowBytes, (i + 1) * rowBytes)));
   }
 
   private async readStates(slots: number[], into: readonly Float32Array[]): Promise<void> {
