@@ -42,8 +42,9 @@ export interface Backend {
   ): Promise<DrawOutcome[]>;
 
   /**
-   * Optional, with forwardBatchDraw: forward (a prompt, say) whose last row's token is drawn on
-   * the device under `plan`, with the same outcomes as forwardBatchDraw's rows.
+   * Optional, with forwardBatchDraw: forward (a prompt's last chunk, a session's next token)
+   * whose last row's token is drawn on the device under `plan`, with the same outcomes as
+   * forwardBatchDraw's rows.
    */
   forwardDraw?(state: RwkvState, tokens: readonly number[], plan: DrawPlan): Promise<DrawOutcome>;
 

@@ -65,10 +65,10 @@ export class Session {
    * `recoverLogits`), else { logits } as `feed` gives them.
    */
   async step(token: number, plan: DrawPlan): Promise<DrawOutcome> {
-    const draw = this.backend.forwardBatchDraw?.bind(this.backend);
+    const draw = this.backend.forwardDraw?.bind(this.backend);
     if (!draw) return { logits: await this.feed([token]) };
     this.checkToken(token);
-    const [out] = await draw([this.state], [token], [plan]);
+    const out = await draw(this.state, [token], plan);
     this.tokenCount += 1;
     this.logits = 'logits' in out ? out.logits : null;
     this.logitsOnDevice = !('logits' in out);
