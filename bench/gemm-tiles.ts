@@ -60,6 +60,7 @@ const OPTIONS = {
   rows: { type: 'string', default: '32,128,1024', help: 'input rows M (tokens in a step)' },
   reps: { type: 'string', default: '7', help: 'timed runs per plan (median)' },
   all: { type: 'boolean', default: false, help: 'also K splits above 4 at M > 256' },
+  splits: { type: 'string', default: '', help: 'only these K splits, e.g. 1,2 (default: all)' },
   variants: {
     type: 'string',
     default: '',
@@ -84,6 +85,11 @@ const OPTIONS = {
     type: 'string',
     default: '',
     help: 'extra tensor-core tiles "sgM,sgN,fm,fn,bk,stages;…"',
+  },
+  'x-forms': {
+    type: 'string',
+    default: 'f32-split',
+    help: 'tensor-core X forms: f32-split (the backend\u2019s) | f32-round | f16-split | f16',
   },
   'peak-f32': { type: 'string', default: '67e12', help: 'FLOP/s of the f32 ratio (H100 SXM)' },
   'peak-tensor': {
@@ -140,11 +146,13 @@ interface SweptKernel<T> {
 }
 
 const SPLITS = [1, 2, 3, 4, 6, 8, 12];
+const onlySplits = args.splits ? args.splits.split(',').map(Number) : SPLITS;
 const splitsFor = (M: number, K: number, padded: number, scratchFloats: number) =>
   SPLITS.filter(
     (s) =>
-      s === 1 ||
-      (K / s >= 128 && s * M * padded <= scratchFloats && (args.all || s <= 4 || M <= 256)),
+      onlySplits.includes(s) &&
+      (s === 1 ||
+        (K / s >= 128 && s * M * padded <= scratchFloats && (args.all || s <= 4 || M <= 256))),
   );
 
 const f32Kernel: SweptKernel<GemmPlan> = {
@@ -157,35 +165,106 @@ const f32Kernel: SweptKernel<GemmPlan> = {
   passes: (job, M, plan, scratch) => gemmPasses(P, job, M, false, plan, scratch),
 };
 
-const sgmKernel: SweptKernel<SgmPlan> = {
-  chosen(M, segs, padded, limits) {
-    try {
-      return chooseSgmPlan(M, M, segs, padded, limits, SGM_X_SPLIT);
-    } catch {
-      return null; // no candidate tile fits this device's workgroup memory
-    }
-  },
-  candidates: (M, K, padded, limits) =>
-    [...SGM_TILE_RATE.map((r) => r.tile), ...extraTiles]
-      .filter((tile) => sgmTileBytes(tile, SGM_X_SPLIT) <= limits.maxWorkgroupStorage)
-      .flatMap((tile) =>
-        splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
-      ),
-  key: (p) =>
-    `${sgmTileRows(p.tile)}x${sgmTileCols(p.tile)}(${p.tile.sgM}x${p.tile.sgN}sg,bk${p.tile.bk},${p.tile.stages}st)/${p.splits}`,
-  passes: (job, M, plan, scratch) =>
-    kernel === 'emulated'
-      ? tiledPasses(
-          P,
-          job,
-          M,
-          false,
-          scratch,
-          sgmShape(plan.tile, SGM_X_SPLIT, false, true),
-          plan.splits,
-        )
-      : sgmPasses(P, job, M, false, plan, scratch, SGM_X_SPLIT, false),
+/**
+ * How X reaches the tensor-core kernel: f32 in memory split into hi + lo f16 halves as staged
+ * (the backend's), f32 rounded to one f16, or already f16 in memory (its producer converted it:
+ * hi and lo planes, or one rounded plane). f16 forms store K halves (split: 2K) per row.
+ */
+type XForm = 'f32-split' | 'f32-round' | 'f16-split' | 'f16';
+const X_FORMS: Record<XForm, { split: boolean; half: boolean }> = {
+  'f32-split': { split: true, half: false },
+  'f32-round': { split: false, half: false },
+  'f16-split': { split: true, half: true },
+  f16: { split: false, half: true },
 };
+const xForms = args['x-forms'].split(',').filter((f) => f) as XForm[];
+for (const f of xForms) {
+  if (!(f in X_FORMS)) throw new Error(`--x-forms ${f}: want ${Object.keys(X_FORMS).join(', ')}`);
+}
+
+const sgmKernel = (form: XForm): SweptKernel<SgmPlan> => {
+  const { split, half } = X_FORMS[form];
+  return {
+    chosen(M, segs, padded, limits) {
+      try {
+        return chooseSgmPlan(M, M, segs, padded, limits, split);
+      } catch {
+        return null; // no candidate tile fits this device's workgroup memory
+      }
+    },
+    candidates: (M, K, padded, limits) =>
+      [...SGM_TILE_RATE.map((r) => r.tile), ...extraTiles]
+        .filter((tile) => sgmTileBytes(tile, split) <= limits.maxWorkgroupStorage)
+        .flatMap((tile) =>
+          splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
+        ),
+    key: (p) =>
+      `${form}:${sgmTileRows(p.tile)}x${sgmTileCols(p.tile)}(${p.tile.sgM}x${p.tile.sgN}sg,bk${p.tile.bk},${p.tile.stages}st)/${p.splits}`,
+    passes: (job, M, plan, scratch) =>
+      tiledPasses(
+        P,
+        job,
+        M,
+        false,
+        scratch,
+        sgmShape(plan.tile, split, false, kernel === 'emulated', half),
+        plan.splits,
+      ),
+  };
+};
+
+const f32Bits = new Float32Array(1);
+const u32Bits = new Uint32Array(f32Bits.buffer);
+/** IEEE binary16 bits of x, rounded to nearest even (subnormals included). */
+function f16Bits(x: number): number {
+  f32Bits[0] = x;
+  const b = u32Bits[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  const mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp > 142) return sign | 0x7c00; // ≥ 2^16: beyond f16's range
+  // Units of the result's last place: 2^-24 below 2^-14 (subnormal), else 2^(exp-127-10).
+  const shift = exp > 112 ? 13 : 126 - exp;
+  if (shift > 24) return sign;
+  const full = exp > 112 ? ((exp - 112) << 23) | mant : mant | 0x800000;
+  let h = Math.floor(full / 2 ** shift);
+  const rem = full - h * 2 ** shift;
+  const halfUlp = 2 ** (shift - 1);
+  if (rem > halfUlp || (rem === halfUlp && h & 1)) h++;
+  return sign | h;
+}
+function f16Value(h: number): number {
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
+  return h & 0x8000 ? -v : v;
+}
+
+/** X (rows × k, f32) as a form's words: f32, or f16 halves packed low first (split: hi, lo). */
+function xWords(x: Float32Array, rows: number, k: number, form: XForm): Uint32Array<ArrayBuffer> {
+  const { split, half } = X_FORMS[form];
+  if (!half) return new Uint32Array(new Float32Array(x).buffer);
+  const planes = split ? 2 : 1;
+  const halves = new Uint16Array(rows * k * planes);
+  for (let m = 0; m < rows; m++) {
+    for (let i = 0; i < k; i++) {
+      const v = x[m * k + i];
+      if (!split) {
+        halves[m * k + i] = f16Bits(v);
+        continue;
+      }
+      // hi: v with its 13 low mantissa bits cleared (as the kernel's own split), lo: the rest.
+      f32Bits[0] = v;
+      u32Bits[0] &= 0xffffe000;
+      const hi = f16Bits(f32Bits[0]);
+      halves[m * 2 * k + i] = hi;
+      halves[m * 2 * k + k + i] = f16Bits(v - f16Value(hi));
+    }
+  }
+  return new Uint32Array(halves.buffer);
+}
+
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 const upload = (data: ArrayBufferView, u = usage) => {
   const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage: u });
@@ -292,30 +371,34 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
     const x = new Float32Array(xFloats).map(() => Math.random() * 2 - 1);
     const actBuf = device.createBuffer({ size: (scratch + scratchFloats) * 4, usage });
     device.queue.writeBuffer(actBuf, 0, x);
-    let row = 0;
-    const terms: MatmulTerm[] = shape.n.map((n, i) => {
-      const m: PlacedMatrix = {
-        name: `${shape.name}${i}`,
-        transpose: false,
-        rows: n,
-        cols: shape.k,
-        kVec,
-        parts: [{ arena: 0, vecOffset: row * kVec, firstRow: 0, rows: n }],
-      };
-      const t = {
-        m,
-        xOff: 0,
-        xStride: shape.k,
-        yOff: yOff + row,
-        yStride: nTotal,
-        op: OP_STORE,
-        mSel: 0 as const,
-      };
-      row += n;
-      return t;
-    });
-    const [job] = buildMatmulDispatches(terms, 8);
-    const table = upload(job.table);
+    /** The dispatch with X rows `xStride` floats (32-bit words) apart. */
+    const makeJob = (xStride: number) => {
+      let row = 0;
+      const terms: MatmulTerm[] = shape.n.map((n, i) => {
+        const m: PlacedMatrix = {
+          name: `${shape.name}${i}`,
+          transpose: false,
+          rows: n,
+          cols: shape.k,
+          kVec,
+          parts: [{ arena: 0, vecOffset: row * kVec, firstRow: 0, rows: n }],
+        };
+        const t = {
+          m,
+          xOff: 0,
+          xStride,
+          yOff: yOff + row,
+          yStride: nTotal,
+          op: OP_STORE,
+          mSel: 0 as const,
+        };
+        row += n;
+        return t;
+      });
+      const [job] = buildMatmulDispatches(terms, 8);
+      return { job, table: upload(job.table) };
+    };
+    const { job, table } = makeJob(shape.k);
     for (const M of args.rows.split(',').map(Number)) {
       if (shape.name === 'head' && M > 128) continue; // prefill wants one row of logits
       const stepBuf = upload(
@@ -338,10 +421,15 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
         scratchFloats,
       };
       /** Runs `passes` once with the output poisoned, then checks sampled outputs against float64. */
-      const check = async (passes: GemmPass[], label: string): Promise<number> => {
+      const check = async (
+        passes: GemmPass[],
+        label: string,
+        on: GPUBindGroup,
+        tol: number,
+      ): Promise<number> => {
         let worst = 0;
         device.queue.writeBuffer(actBuf, yOff * 4, new Float32Array(M * nTotal).fill(NaN));
-        await timePasses(bind, passes, 0, 1);
+        await timePasses(on, passes, 0, 1);
         const read = device.createBuffer({
           size: M * nTotal * 4,
           usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -364,7 +452,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
             abs += Math.abs(p);
           }
           const err = Math.abs(y[m * nTotal + n] - sum) / abs;
-          if (!(err < 1e-4))
+          if (!(err < tol))
             throw new Error(
               `${size} ${shape.name} M=${M} ${label}: y[${m}][${n}] = ${y[m * nTotal + n]}, want ${sum}`,
             );
@@ -375,22 +463,53 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
       const results: Record<string, number> = {};
       let worstErr = 0;
       /** Checks and times the kernel's chosen plan and every candidate; the chosen plan's key. */
-      const sweep = async <T>(sk: SweptKernel<T>): Promise<string | null> => {
-        const chosen = sk.chosen(M, jobSegments(job, 8), job.paddedRows, limits);
+      // X rounded to one f16 keeps ~2^-12 of each term: 1e-3 of Σ|x·w| for those forms.
+      const sweep = async <T>(
+        sk: SweptKernel<T>,
+        on = { job, bind },
+        tol = 1e-4,
+      ): Promise<string | null> => {
+        const chosen = sk.chosen(M, jobSegments(on.job, 8), on.job.paddedRows, limits);
         const plans = [
           ...(chosen ? [chosen] : []),
-          ...sk.candidates(M, shape.k, job.paddedRows, limits),
+          ...sk.candidates(M, shape.k, on.job.paddedRows, limits),
         ];
         for (const plan of plans) {
           const label = sk.key(plan);
           if (label in results) continue;
-          const passes = await sk.passes(job, M, plan, scratch);
-          worstErr = Math.max(worstErr, await check(passes, label));
-          results[label] = tflops(await timeWarm(bind, passes, reps));
+          const passes = await sk.passes(on.job, M, plan, scratch);
+          worstErr = Math.max(worstErr, await check(passes, label, on.bind, tol));
+          results[label] = tflops(await timeWarm(on.bind, passes, reps));
         }
         return chosen ? sk.key(chosen) : null;
       };
-      const chosen = kernel === 'f32' ? await sweep(f32Kernel) : await sweep(sgmKernel);
+      /** The tensor-core kernel once per X form, X rewritten in that form for its runs. */
+      const sweepForms = async (): Promise<string | null> => {
+        let first: string | null = null;
+        for (const form of xForms) {
+          const { split, half } = X_FORMS[form];
+          const words = xWords(x, maxRows, shape.k, form);
+          device.queue.writeBuffer(actBuf, 0, words);
+          const formJob = half ? makeJob(words.length / maxRows) : { job, table };
+          const formBind = device.createBindGroup({
+            layout: P.layouts.matmul,
+            entries: [actBuf, wBuf, formJob.table, stepBuf].map((buffer, binding) => ({
+              binding,
+              resource: { buffer },
+            })),
+          });
+          const chosen = await sweep(
+            sgmKernel(form),
+            { job: formJob.job, bind: formBind },
+            split ? 1e-4 : 1e-3,
+          );
+          first ??= chosen;
+          if (half) formJob.table.destroy();
+        }
+        device.queue.writeBuffer(actBuf, 0, x);
+        return first;
+      };
+      const chosen = kernel === 'f32' ? await sweep(f32Kernel) : await sweepForms();
       for (const variant of kernel === 'f32' ? args.variants.split(',').filter((v) => v) : []) {
         const plan = f32Kernel.chosen(M, jobSegments(job, 8), job.paddedRows, limits)!;
         const few = [
