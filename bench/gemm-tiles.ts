@@ -7,7 +7,7 @@
 // (matrix, M): the plan the backend picks, the fastest plan measured, their TFLOP/s and ratio to
 // the kernel's peak (--peak-f32, --peak-tensor: the H100 SXM's dense FP32 and FP16 figures; the
 // tensor-core kernel takes every product twice, hi and lo half of X, so it can reach at most
-// half of its peak), and for the f32 kernel a copy of the previous kernel when the bundle
+// half of its peak; `--x-forms f32-round` times it with X rounded to one f16 instead), and for the f32 kernel a copy of the previous kernel when the bundle
 // carries it as kernels/matmul-tiled-base.wgsl. Every plan's output is checked on sampled
 // elements against a float64 product first.
 // The GPU drops to 345 MHz whenever it idles (H100), and the compile, check and readback
@@ -39,7 +39,6 @@ import {
   chooseSgmPlan,
   SGM_TILE_RATE,
   SGM_X_SPLIT,
-  sgmPasses,
   sgmShape,
   type SgmPlan,
 } from '../src/backends/webgpu/sgm-gemm.js';
@@ -88,8 +87,8 @@ const OPTIONS = {
   },
   'x-forms': {
     type: 'string',
-    default: 'f32-split',
-    help: 'tensor-core X forms: f32-split (the backend\u2019s) | f32-round | f16-split | f16',
+    default: SGM_X_SPLIT ? 'f32-split' : 'f32-round',
+    help: 'tensor-core X forms: f32-split | f32-round (default: the backend\u2019s)',
   },
   'peak-f32': { type: 'string', default: '67e12', help: 'FLOP/s of the f32 ratio (H100 SXM)' },
   'peak-tensor': {
@@ -166,16 +165,15 @@ const f32Kernel: SweptKernel<GemmPlan> = {
 };
 
 /**
- * How X reaches the tensor-core kernel: f32 in memory split into hi + lo f16 halves as staged
- * (the backend's), f32 rounded to one f16, or already f16 in memory (its producer converted it:
- * hi and lo planes, or one rounded plane). f16 forms store K halves (split: 2K) per row.
+ * How X reaches the tensor-core kernel: f32 split into hi + lo f16 halves as staged (the
+ * backend's), or rounded to one f16 (every product once; 1e-3 of Σ|x·w| instead of ~1e-7 per
+ * term). X in f16 written by its producer was measured no faster (bench/RESULTS.md, ninth
+ * session) and is not offered.
  */
-type XForm = 'f32-split' | 'f32-round' | 'f16-split' | 'f16';
-const X_FORMS: Record<XForm, { split: boolean; half: boolean }> = {
-  'f32-split': { split: true, half: false },
-  'f32-round': { split: false, half: false },
-  'f16-split': { split: true, half: true },
-  f16: { split: false, half: true },
+type XForm = 'f32-split' | 'f32-round';
+const X_FORMS: Record<XForm, { split: boolean }> = {
+  'f32-split': { split: true },
+  'f32-round': { split: false },
 };
 const xForms = args['x-forms'].split(',').filter((f) => f) as XForm[];
 for (const f of xForms) {
@@ -183,7 +181,7 @@ for (const f of xForms) {
 }
 
 const sgmKernel = (form: XForm): SweptKernel<SgmPlan> => {
-  const { split, half } = X_FORMS[form];
+  const { split } = X_FORMS[form];
   return {
     chosen(M, segs, padded, limits) {
       try {
@@ -207,63 +205,11 @@ const sgmKernel = (form: XForm): SweptKernel<SgmPlan> => {
         M,
         false,
         scratch,
-        sgmShape(plan.tile, split, false, kernel === 'emulated', half),
+        sgmShape(plan.tile, split, false, kernel === 'emulated'),
         plan.splits,
       ),
   };
 };
-
-const f32Bits = new Float32Array(1);
-const u32Bits = new Uint32Array(f32Bits.buffer);
-/** IEEE binary16 bits of x, rounded to nearest even (subnormals included). */
-function f16Bits(x: number): number {
-  f32Bits[0] = x;
-  const b = u32Bits[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  const mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp > 142) return sign | 0x7c00; // ≥ 2^16: beyond f16's range
-  // Units of the result's last place: 2^-24 below 2^-14 (subnormal), else 2^(exp-127-10).
-  const shift = exp > 112 ? 13 : 126 - exp;
-  if (shift > 24) return sign;
-  const full = exp > 112 ? ((exp - 112) << 23) | mant : mant | 0x800000;
-  let h = Math.floor(full / 2 ** shift);
-  const rem = full - h * 2 ** shift;
-  const halfUlp = 2 ** (shift - 1);
-  if (rem > halfUlp || (rem === halfUlp && h & 1)) h++;
-  return sign | h;
-}
-function f16Value(h: number): number {
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
-  return h & 0x8000 ? -v : v;
-}
-
-/** X (rows × k, f32) as a form's words: f32, or f16 halves packed low first (split: hi, lo). */
-function xWords(x: Float32Array, rows: number, k: number, form: XForm): Uint32Array<ArrayBuffer> {
-  const { split, half } = X_FORMS[form];
-  if (!half) return new Uint32Array(new Float32Array(x).buffer);
-  const planes = split ? 2 : 1;
-  const halves = new Uint16Array(rows * k * planes);
-  for (let m = 0; m < rows; m++) {
-    for (let i = 0; i < k; i++) {
-      const v = x[m * k + i];
-      if (!split) {
-        halves[m * k + i] = f16Bits(v);
-        continue;
-      }
-      // hi: v with its 13 low mantissa bits cleared (as the kernel's own split), lo: the rest.
-      f32Bits[0] = v;
-      u32Bits[0] &= 0xffffe000;
-      const hi = f16Bits(f32Bits[0]);
-      halves[m * 2 * k + i] = hi;
-      halves[m * 2 * k + k + i] = f16Bits(v - f16Value(hi));
-    }
-  }
-  return new Uint32Array(halves.buffer);
-}
 
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 const upload = (data: ArrayBufferView, u = usage) => {
@@ -371,34 +317,30 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
     const x = new Float32Array(xFloats).map(() => Math.random() * 2 - 1);
     const actBuf = device.createBuffer({ size: (scratch + scratchFloats) * 4, usage });
     device.queue.writeBuffer(actBuf, 0, x);
-    /** The dispatch with X rows `xStride` floats (32-bit words) apart. */
-    const makeJob = (xStride: number) => {
-      let row = 0;
-      const terms: MatmulTerm[] = shape.n.map((n, i) => {
-        const m: PlacedMatrix = {
-          name: `${shape.name}${i}`,
-          transpose: false,
-          rows: n,
-          cols: shape.k,
-          kVec,
-          parts: [{ arena: 0, vecOffset: row * kVec, firstRow: 0, rows: n }],
-        };
-        const t = {
-          m,
-          xOff: 0,
-          xStride,
-          yOff: yOff + row,
-          yStride: nTotal,
-          op: OP_STORE,
-          mSel: 0 as const,
-        };
-        row += n;
-        return t;
-      });
-      const [job] = buildMatmulDispatches(terms, 8);
-      return { job, table: upload(job.table) };
-    };
-    const { job, table } = makeJob(shape.k);
+    let row = 0;
+    const terms: MatmulTerm[] = shape.n.map((n, i) => {
+      const m: PlacedMatrix = {
+        name: `${shape.name}${i}`,
+        transpose: false,
+        rows: n,
+        cols: shape.k,
+        kVec,
+        parts: [{ arena: 0, vecOffset: row * kVec, firstRow: 0, rows: n }],
+      };
+      const t = {
+        m,
+        xOff: 0,
+        xStride: shape.k,
+        yOff: yOff + row,
+        yStride: nTotal,
+        op: OP_STORE,
+        mSel: 0 as const,
+      };
+      row += n;
+      return t;
+    });
+    const [job] = buildMatmulDispatches(terms, 8);
+    const table = upload(job.table);
     for (const M of args.rows.split(',').map(Number)) {
       if (shape.name === 'head' && M > 128) continue; // prefill wants one row of logits
       const stepBuf = upload(
@@ -421,15 +363,10 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
         scratchFloats,
       };
       /** Runs `passes` once with the output poisoned, then checks sampled outputs against float64. */
-      const check = async (
-        passes: GemmPass[],
-        label: string,
-        on: GPUBindGroup,
-        tol: number,
-      ): Promise<number> => {
+      const check = async (passes: GemmPass[], label: string, tol: number): Promise<number> => {
         let worst = 0;
         device.queue.writeBuffer(actBuf, yOff * 4, new Float32Array(M * nTotal).fill(NaN));
-        await timePasses(on, passes, 0, 1);
+        await timePasses(bind, passes, 0, 1);
         const read = device.createBuffer({
           size: M * nTotal * 4,
           usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -463,50 +400,29 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
       const results: Record<string, number> = {};
       let worstErr = 0;
       /** Checks and times the kernel's chosen plan and every candidate; the chosen plan's key. */
-      // X rounded to one f16 keeps ~2^-12 of each term: 1e-3 of Σ|x·w| for those forms.
-      const sweep = async <T>(
-        sk: SweptKernel<T>,
-        on = { job, bind },
-        tol = 1e-4,
-      ): Promise<string | null> => {
-        const chosen = sk.chosen(M, jobSegments(on.job, 8), on.job.paddedRows, limits);
+      // X rounded to one f16 keeps ~2^-12 of each term: 1e-3 of Σ|x·w| for that form.
+      const sweep = async <T>(sk: SweptKernel<T>, tol = 1e-4): Promise<string | null> => {
+        const chosen = sk.chosen(M, jobSegments(job, 8), job.paddedRows, limits);
         const plans = [
           ...(chosen ? [chosen] : []),
-          ...sk.candidates(M, shape.k, on.job.paddedRows, limits),
+          ...sk.candidates(M, shape.k, job.paddedRows, limits),
         ];
         for (const plan of plans) {
           const label = sk.key(plan);
           if (label in results) continue;
-          const passes = await sk.passes(on.job, M, plan, scratch);
-          worstErr = Math.max(worstErr, await check(passes, label, on.bind, tol));
-          results[label] = tflops(await timeWarm(on.bind, passes, reps));
+          const passes = await sk.passes(job, M, plan, scratch);
+          worstErr = Math.max(worstErr, await check(passes, label, tol));
+          results[label] = tflops(await timeWarm(bind, passes, reps));
         }
         return chosen ? sk.key(chosen) : null;
       };
-      /** The tensor-core kernel once per X form, X rewritten in that form for its runs. */
+      /** The tensor-core kernel once per X form. */
       const sweepForms = async (): Promise<string | null> => {
         let first: string | null = null;
         for (const form of xForms) {
-          const { split, half } = X_FORMS[form];
-          const words = xWords(x, maxRows, shape.k, form);
-          device.queue.writeBuffer(actBuf, 0, words);
-          const formJob = half ? makeJob(words.length / maxRows) : { job, table };
-          const formBind = device.createBindGroup({
-            layout: P.layouts.matmul,
-            entries: [actBuf, wBuf, formJob.table, stepBuf].map((buffer, binding) => ({
-              binding,
-              resource: { buffer },
-            })),
-          });
-          const chosen = await sweep(
-            sgmKernel(form),
-            { job: formJob.job, bind: formBind },
-            split ? 1e-4 : 1e-3,
-          );
+          const chosen = await sweep(sgmKernel(form), X_FORMS[form].split ? 1e-4 : 1e-3);
           first ??= chosen;
-          if (half) formJob.table.destroy();
         }
-        device.queue.writeBuffer(actBuf, 0, x);
         return first;
       };
       const chosen = kernel === 'f32' ? await sweep(f32Kernel) : await sweepForms();

@@ -123,18 +123,10 @@ export function chooseSgmPlan(
  * The tensor-core kernel as tiledPasses takes it: name, defines and output tile. `emulated`:
  * its matrix builtins in plain WGSL (sgm-source.ts; tests on devices without them).
  */
-export function sgmShape(
-  tile: SgmTile,
-  xSplit: boolean,
-  xAct: boolean,
-  emulated = false,
-  xHalf = false,
-) {
-  // An activation of X is applied as X is converted; f16 X arrives converted already.
-  if (xAct && xHalf) throw new Error('matmul-sgm: X activations need f32 X (not X_HALF)');
+export function sgmShape(tile: SgmTile, xSplit: boolean, xAct: boolean, emulated = false) {
   return {
     name: 'matmul-sgm',
-    defines: { ...sgmDefines(tile, xSplit, emulated, xHalf), X_ACT: xAct },
+    defines: { ...sgmDefines(tile, xSplit, emulated), X_ACT: xAct },
     rows: sgmTileRows(tile),
     cols: sgmTileCols(tile),
   };

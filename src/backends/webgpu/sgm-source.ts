@@ -107,14 +107,12 @@ function emit(t: SgmTile, ops: SgmOps): string {
 /**
  * Defines of kernels/matmul-sgm.wgsl (beside SCRATCH, TO_LOGITS, X_ACT and the weight format).
  * `emulated`: the subgroup-matrix builtins replaced by plain WGSL (kernels/sgm-emulate.wgsl) —
- * for tests on devices without them; needs only shader-f16. `xHalf`: X is read as f16 that its
- * producer wrote (hi then lo plane per row when split) instead of f32.
+ * for tests on devices without them; needs only shader-f16.
  */
-export function sgmDefines(t: SgmTile, xSplit: boolean, emulated = false, xHalf = false): Defines {
+export function sgmDefines(t: SgmTile, xSplit: boolean, emulated = false): Defines {
   const ops = emulated ? EMULATED : NATIVE;
   return {
     SGM_EMULATED: emulated,
-    X_HALF: xHalf,
     SG_M: t.sgM,
     SG_N: t.sgN,
     FM: t.fm,

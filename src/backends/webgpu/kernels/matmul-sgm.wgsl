@@ -59,18 +59,9 @@ var<workgroup> ws: array<f16, STAGES * WTILE>;
 // One 16×16 f32 tile per subgroup for the epilogue.
 var<workgroup> cs: array<f32, SG_M * SG_N * 256u>;
 
-// Global → register loads per thread for one K step: X is BM rows × XV vec4<f32> (with X_HALF:
-// vec4<u32> of 8 f16 values, read through `act` and bitcast); W is BN rows × WV vec4<u32> of 8
-// packed 16-bit values.
-//#if X_HALF
-// X_HALF: the producer wrote X already as f16 (two per 32-bit word), so the K step reads half
-// the bytes of f32 X (or, split, the same bytes with no conversion here); with X_SPLIT a row
-// holds its K hi halves, then its K lo halves: the lo plane starts K / 8 = seg.k_vec vec4s
-// later (16-bit weights: 8 per vec4<u32>, so k_vec counts vec4s of 8 halves).
-const XV: u32 = BK / 8u;
-//#else
+// Global → register loads per thread for one K step: X is BM rows × XV vec4<f32>; W is BN rows ×
+// WV vec4<u32> of 8 packed 16-bit values.
 const XV: u32 = BK / 4u;
-//#endif
 const WV: u32 = BK / EPV;
 const XL: u32 = (BM * XV + WG - 1u) / WG;
 const WL: u32 = (BN * WV + WG - 1u) / WG;
@@ -82,22 +73,6 @@ fn w_pair(word: u32) -> vec2<f16> {
 //#else
   return vec2<f16>(vec2<f32>(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u)));
 //#endif
-}
-
-/// Eight f16 values packed two per word (low half first) into xs[o..o + 7].
-fn stage_halves(o: u32, v: vec4<u32>) {
-  let p0 = bitcast<vec2<f16>>(v.x);
-  let p1 = bitcast<vec2<f16>>(v.y);
-  let p2 = bitcast<vec2<f16>>(v.z);
-  let p3 = bitcast<vec2<f16>>(v.w);
-  xs[o] = p0.x;
-  xs[o + 1u] = p0.y;
-  xs[o + 2u] = p1.x;
-  xs[o + 3u] = p1.y;
-  xs[o + 4u] = p2.x;
-  xs[o + 5u] = p2.y;
-  xs[o + 6u] = p3.x;
-  xs[o + 7u] = p3.y;
 }
 
 /// Lane's eight outputs of the subgroup's f32 tile at cs[q..q + 7] (row m, columns n..n + 7).
@@ -136,11 +111,6 @@ fn main(
   let sn = min(sg % SG_N, SG_N - 1u);
 
   var xr: array<vec4<f32>, XL>;
-//#if X_HALF
-//#if X_SPLIT
-  var xl: array<vec4<f32>, XL>;
-//#endif
-//#endif
   var wr: array<vec4<u32>, WL>;
 {{ACC_DECL}}
 
@@ -154,13 +124,7 @@ fn main(
       for (var i = 0u; i < XL; i++) {
         let idx = lid + i * WG;
         let row = min(job.m0 + idx / XV, x_last);
-        let xi = seg.x_off + row * seg.x_stride + kb * XV + idx % XV;
-        xr[i] = act[xi];
-//#if X_HALF
-//#if X_SPLIT
-        xl[i] = act[xi + seg.k_vec];
-//#endif
-//#endif
+        xr[i] = act[seg.x_off + row * seg.x_stride + kb * XV + idx % XV];
       }
       for (var i = 0u; i < WL; i++) {
         let idx = lid + i * WG;
@@ -188,14 +152,6 @@ fn main(
       for (var i = 0u; i < XL; i++) {
         let idx = lid + i * WG;
         if (idx < BM * XV) {
-//#if X_HALF
-          // Eight halves per load, copied word by word (constant offsets from o).
-          let o = nxt * XPARTS * XTILE + (idx / XV) * LDS + (idx % XV) * 8u;
-          stage_halves(o, bitcast<vec4<u32>>(xr[i]));
-//#if X_SPLIT
-          stage_halves(o + XTILE, bitcast<vec4<u32>>(xl[i]));
-//#endif
-//#else
 //#if X_ACT
           let v = x_in(xr[i], seg.x_act);
 //#else
@@ -221,7 +177,6 @@ fn main(
           xs[o + XTILE + 1u] = lo.y;
           xs[o + XTILE + 2u] = lo.z;
           xs[o + XTILE + 3u] = lo.w;
-//#endif
 //#endif
         }
       }
