@@ -3,6 +3,7 @@
 import type { RwkvConfig } from '../../model/config.js';
 import type { DType, TensorEntry } from '../../io/tensor.js';
 import type { GpuContext } from './device.js';
+import { StagedUpload } from './staged-upload.js';
 import {
   elementsPerVec,
   GLOBAL_VECTORS,
@@ -102,6 +103,7 @@ export async function uploadWeights(
   const epv = elementsPerVec(format);
   const device = ctx.device;
   const created: GPUBuffer[] = [];
+  const upload = new StagedUpload(ctx);
   try {
     const arenas = plan.arenaBytes.map((bytes, i) => {
       const b = device.createBuffer({
@@ -121,13 +123,10 @@ export async function uploadWeights(
       const src = await elementsAs(t, format);
       for (const part of m.parts) {
         const data = relayout(src, m, part.firstRow, part.rows, m.kVec * epv);
-        device.queue.writeBuffer(
-          arenas[part.arena],
-          part.vecOffset * 16,
-          data as Uint16Array<ArrayBuffer>,
-        );
+        await upload.write(arenas[part.arena], part.vecOffset * 16, data);
       }
     }
+    await upload.finish();
 
     const params = new Float32Array(paramFloats(c));
     const C = c.nEmbd;
@@ -162,6 +161,7 @@ export async function uploadWeights(
       destroy: () => created.forEach((b) => b.destroy()),
     };
   } catch (err) {
+    upload.destroy();
     created.forEach((b) => b.destroy());
     throw err;
   }
