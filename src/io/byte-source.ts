@@ -7,9 +7,11 @@ export interface ByteSource {
   readonly size: number;
   /**
    * Exactly `length` bytes starting at `offset`. Rejects (never returns short data) when the range
-   * lies outside the source or the source is closed.
+   * lies outside the source or the source is closed. With `into` (at least `length` bytes) a
+   * source may place the bytes there and return a view of it instead of a new array: a caller
+   * that reads many ranges in turn reuses one buffer (see NodeFileSource).
    */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 

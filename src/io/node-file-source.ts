@@ -28,11 +28,16 @@ export class NodeFileSource implements ByteSource {
     }
   }
 
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * Reads into `into` when it is large enough: a fresh array per tensor is paged in by the
+   * kernel as the read fills it, ~0.55–1.6 s per GB on this project's dev machine, against
+   * ~0.17 s per GB into a reused one.
+   */
+  async read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const handle = this.handle;
     if (!handle) throw new Error(`${this.path} was already closed`);
     checkRange(offset, length, this.size);
-    const out = new Uint8Array(length);
+    const out = into && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
     let done = 0;
     while (done < length) {
       const want = Math.min(MAX_READ_CHUNK, length - done);

@@ -58,12 +58,19 @@ class PthArchive {
    * Bytes [offset, offset+length) of an entry's data: read in place when stored; a deflated
    * entry is inflated whole (zip-inflate.ts) and sliced. Not kept: a storage is normally read
    * once (one tensor), and holding every inflated storage would double a model's host memory.
+   * `into`: as ByteSource.read (stored entries only).
    */
-  read(entry: ZipEntry, what: string, offset = 0, length = entry.size): Promise<Uint8Array> {
+  read(
+    entry: ZipEntry,
+    what: string,
+    offset = 0,
+    length = entry.size,
+    into?: Uint8Array,
+  ): Promise<Uint8Array> {
     this.checkReadable(entry, what);
     return named(this.file, async () => {
       const start = await this.zip.dataOffset(entry);
-      if (entry.method === ZIP_STORED) return this.source.read(start + offset, length);
+      if (entry.method === ZIP_STORED) return this.source.read(start + offset, length, into);
       const whole = await inflateEntry(entry, await this.source.read(start, entry.compressedSize));
       return whole.subarray(offset, offset + length);
     });
@@ -148,10 +155,17 @@ function tensorFromRecord(
     );
   }
   const contiguous = isRowMajor(shape, stride);
-  return makeTensorEntry(file, name, dtype, shape, async () => {
+  return makeTensorEntry(file, name, dtype, shape, async (into) => {
     if (end === start) return new Uint8Array(0);
     // Only the elements the view touches are read, so views of a shared storage stay cheap.
-    const span = await archive.read(entry, where, start * es, (end - start) * es);
+    // A strided view is gathered into a new array, so only a contiguous one reads into `into`.
+    const span = await archive.read(
+      entry,
+      where,
+      start * es,
+      (end - start) * es,
+      contiguous ? into : undefined,
+    );
     return contiguous ? span : gatherView(span, shape, stride, es);
   });
 }

@@ -70,8 +70,8 @@ export async function readSafetensorsTensors(
   for (const t of parsed) {
     tensors.set(
       t.name,
-      makeTensorEntry(file, t.name, t.dtype, t.shape, () =>
-        source.read(dataStart + t.begin, t.end - t.begin),
+      makeTensorEntry(file, t.name, t.dtype, t.shape, (into) =>
+        source.read(dataStart + t.begin, t.end - t.begin, into),
       ),
     );
   }

@@ -23,13 +23,14 @@ export function makeTensorEntry(
   name: string,
   dtype: DType,
   shape: readonly number[],
-  read: () => Promise<Uint8Array>,
+  /** The bytes; may place them in `into` (TensorEntry.readBytes). */
+  read: (into?: Uint8Array) => Promise<Uint8Array>,
 ): TensorEntry {
   const frozenShape = Object.freeze([...shape]);
   const numel = shapeNumel(file, name, frozenShape);
-  const readBytes = async (): Promise<Uint8Array> => {
+  const readBytes = async (into?: Uint8Array): Promise<Uint8Array> => {
     try {
-      return await read();
+      return await read(into);
     } catch (err) {
       if (err instanceof CheckpointError) throw err;
       const why = err instanceof Error ? err.message : String(err);

@@ -12,8 +12,12 @@ export interface TensorEntry {
   readonly shape: readonly number[];
   /** Number of elements (product of shape). */
   readonly numel: number;
-  /** Raw little-endian element bytes in row-major order (views/strides already resolved). */
-  readBytes(): Promise<Uint8Array>;
+  /**
+   * Raw little-endian element bytes in row-major order (views/strides already resolved). With
+   * `into`, the reader may return a view of it (ByteSource.read): the caller must be done with
+   * those bytes before it reuses `into`.
+   */
+  readBytes(into?: Uint8Array): Promise<Uint8Array>;
   /** The values converted to float32 (bf16/f16 are widened exactly). */
   readF32(): Promise<Float32Array<ArrayBuffer>>;
 }

@@ -1,7 +1,7 @@
 // Uploads a model's tensors to the GPU as planned in weight-layout.ts: matrices as stored
 // (16-bit values two per u32, or f32), small vectors widened to f32 in one params buffer.
 import type { RwkvConfig } from '../../model/config.js';
-import type { DType, TensorEntry } from '../../io/tensor.js';
+import { DTYPE_BYTES, type DType, type TensorEntry } from '../../io/tensor.js';
 import type { GpuContext } from './device.js';
 import { StagedUpload } from './staged-upload.js';
 import {
@@ -45,17 +45,21 @@ function chooseFormat(dtypes: Set<DType>): WeightFormat {
   return 'f32';
 }
 
-/** The tensor's elements as bit patterns of `format` (Uint16 for 16-bit, Uint32 for f32). */
+/**
+ * The tensor's elements as bit patterns of `format` (Uint16 for 16-bit, Uint32 for f32). 16-bit
+ * ones may be read into `scratch` (TensorEntry.readBytes): used before the next tensor is read.
+ */
 async function elementsAs(
   t: TensorEntry,
   format: WeightFormat,
+  scratch: Uint8Array,
 ): Promise<Uint16Array | Uint32Array> {
   if (format === 'f32') {
     const f = await t.readF32();
     return new Uint32Array(f.buffer, f.byteOffset, f.length);
   }
   if (t.dtype !== format) throw new Error(`${t.name} is ${t.dtype}, expected ${format}`);
-  const b = await t.readBytes();
+  const b = await t.readBytes(scratch);
   if (b.byteOffset % 2 === 0) return new Uint16Array(b.buffer, b.byteOffset, b.length / 2);
   return new Uint16Array(b.slice().buffer);
 }
@@ -104,6 +108,14 @@ export async function uploadWeights(
   const device = ctx.device;
   const created: GPUBuffer[] = [];
   const upload = new StagedUpload(ctx);
+  // One read buffer for every matrix (as large as the largest): reading each into a fresh array
+  // pays for paging that array in (node-file-source.ts).
+  // (f32 weights are widened from whatever was stored, through readF32: no scratch.)
+  const scratch = new Uint8Array(
+    format === 'f32'
+      ? 0
+      : Math.max(...plan.all.map((m) => model.tensor(m.name).numel * DTYPE_BYTES[format])),
+  );
   try {
     const arenas = plan.arenaBytes.map((bytes, i) => {
       const b = device.createBuffer({
@@ -120,7 +132,7 @@ export async function uploadWeights(
       if (t.shape.length !== 2 || t.shape[0] !== expect[0] || t.shape[1] !== expect[1]) {
         throw new Error(`tensor ${m.name} has shape [${t.shape}], expected [${expect}]`);
       }
-      const src = await elementsAs(t, format);
+      const src = await elementsAs(t, format, scratch);
       for (const part of m.parts) {
         const data = relayout(src, m, part.firstRow, part.rows, m.kVec * epv);
         await upload.write(arenas[part.arena], part.vecOffset * 16, data);
