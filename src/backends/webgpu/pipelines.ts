@@ -91,26 +91,35 @@ export class Pipelines {
   ): Promise<GPUComputePipeline> {
     const device = this.ctx.device;
     const code = await loadKernel(kernel, defines);
+    // The error scope opens and closes with no await in between: compiles run concurrently
+    // (runner.workFor asks for a step's pipelines at once), and a scope left open across an
+    // await would catch another compile's errors.
     device.pushErrorScope('validation');
     const module = device.createShaderModule({ label: kernel, code });
-    const info = await this.ctx.wait(module.getCompilationInfo());
-    const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length > 0) {
-      await this.ctx.wait(device.popErrorScope());
-      const lines = code.split('\n');
-      const detail = errors
-        .map((m) => `  line ${m.lineNum}: ${m.message}\n    ${lines[m.lineNum - 1]?.trim() ?? ''}`)
-        .join('\n');
-      throw new Error(`WGSL kernel ${kernel}.wgsl failed to compile:\n${detail}`);
-    }
-    const pipeline = await this.ctx.wait(
+    const created = this.ctx.wait(
       device.createComputePipelineAsync({
         label: kernel,
         layout: device.createPipelineLayout({ bindGroupLayouts: [this.layouts[layout]] }),
         compute: { module, entryPoint: 'main' },
       }),
     );
-    const err = await this.ctx.wait(device.popErrorScope());
+    const scope = this.ctx.wait(device.popErrorScope());
+    const info = await this.ctx.wait(module.getCompilationInfo());
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length > 0) {
+      await Promise.allSettled([created, scope]);
+      const lines = code.split('\n');
+      const detail = errors
+        .map((m) => `  line ${m.lineNum}: ${m.message}\n    ${lines[m.lineNum - 1]?.trim() ?? ''}`)
+        .join('\n');
+      throw new Error(`WGSL kernel ${kernel}.wgsl failed to compile:\n${detail}`);
+    }
+    const [pipeline, err] = await Promise.all([
+      created.catch((e: unknown) => {
+        throw new Error(`WebGPU pipeline ${kernel}: ${e instanceof Error ? e.message : e}`);
+      }),
+      scope,
+    ]);
     if (err) throw new Error(`WebGPU pipeline ${kernel}: ${err.message}`);
     return pipeline;
   }
