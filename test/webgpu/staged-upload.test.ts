@@ -41,6 +41,26 @@ describe('StagedUpload', () => {
     }
   });
 
+  it('can be dropped part-way (a bad tensor further on) without an unhandled rejection', async () => {
+    const ctx = await gpu();
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const dst = ctx.device.createBuffer({ size: 1024, usage: GPUBufferUsage.COPY_DST });
+      const up = new StagedUpload(ctx, 256);
+      // 512 bytes: the first buffer's copies submitted and its mapping back still pending
+      // (the write went on into the second buffer without waiting for it).
+      await up.write(dst, 0, new Uint8Array(512));
+      up.destroy();
+      dst.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(unhandled, [], 'no rejection left unhandled');
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+  });
+
   it('refuses writes whose size or offset is not a multiple of 4 bytes', async () => {
     const ctx = await gpu();
     const dst = ctx.device.createBuffer({ size: 64, usage: GPUBufferUsage.COPY_DST });

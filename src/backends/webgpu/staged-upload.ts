@@ -71,7 +71,11 @@ export class StagedUpload {
       enc.copyBufferToBuffer(buf, p.srcOffset, p.dst, p.dstOffset, p.size);
     device.queue.submit([enc.finish()]);
     // Mapping waits for the copies above: the buffer is free to fill again once it resolves.
-    this.mapped[this.current] = this.ctx.wait(buf.mapAsync(GPUMapMode.WRITE));
+    const mapped = this.ctx.wait(buf.mapAsync(GPUMapMode.WRITE));
+    // Marked handled now: if the upload stops (a bad tensor further on) and `destroy` aborts
+    // this mapping, its rejection must not surface as an unhandled one. Awaiting it still throws.
+    mapped.catch(() => {});
+    this.mapped[this.current] = mapped;
     this.pending = [];
     this.used = 0;
     this.current ^= 1;
