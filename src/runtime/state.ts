@@ -161,7 +161,10 @@ export class RwkvState {
 
   reset(): void {
     this.#onDevice = null;
-    this.data.fill(0);
+    // A state whose CPU buffer was never made (it lived on a device) stays without one: the
+    // buffer is made zero-filled at its first CPU access. A device copy is stale either way.
+    this.#buffer?.fill(0);
+    this.#version++;
     this.#zero = true;
   }
 

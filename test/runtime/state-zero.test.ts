@@ -27,6 +27,26 @@ describe('RwkvState.isZero', () => {
     assert.equal(s.isZero, false, 'after pulling device data');
     assert.equal(s.peek()[0], 2);
 
+    // Reset of a state that lived on a device: zeros, and any device copy is stale.
+    const v = s.version;
+    s.reset();
+    assert.equal(s.isZero, true, 'after reset of device-pulled data');
+    assert.notEqual(s.version, v, 'reset changes the version');
+    assert.ok(
+      s.peek().every((x) => x === 0),
+      'reset data reads as zeros',
+    );
+    const fresh = new RwkvState(model);
+    fresh.markOnDevice({ pull: async (into) => void into.fill(3) });
+    const fv = fresh.version;
+    fresh.reset(); // never had a CPU buffer
+    assert.equal(fresh.onDevice, false, 'reset drops the device copy');
+    assert.notEqual(fresh.version, fv, 'reset changes the version without a CPU buffer too');
+    assert.ok(
+      fresh.peek().every((x) => x === 0),
+      'a reset state without a buffer reads as zeros',
+    );
+
     const given = new RwkvState(model, new Float32Array(s.peek().length));
     assert.equal(given.isZero, false, 'made from data (not known to be zeros)');
     assert.equal(s.clone().isZero, false, 'a clone is made from data');
