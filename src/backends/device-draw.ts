@@ -19,8 +19,11 @@
 //   draw: weights v_t = e^{(a_t − max)/T} as fixed-point integers (units of 2⁻⁴⁰, exact
 //     64-bit sums, so every running sum is exact for the values summed), the total S, the
 //     token c whose interval [P_c, P_c + W_c) holds u·S, and a bound E on the sum of |v_t −
-//     exact v_t| (f32 exp error per WGSL's accuracy table, argument rounding, fixed-point
-//     truncation, changed tokens' rounding). The definition's weights are the exact ones up to
+//     exact v_t| (each weight computed in double-f32 to ~2⁻⁴⁰ relative, kernels/draw-weight.wgsl,
+//     then rounded to a unit; changed tokens' logits within their bound). E is about half a
+//     unit per token, ~1e-8 of the total or less: only a target within that of a boundary is
+//     left to the CPU (with f32 weights the bound was ~1e-6, and 5–35 % of draws on flat or
+//     high-temperature rows fell back). The definition's weights are the exact ones up to
 //     a common factor (the two maxima may differ by a changed token's rounding), which cancels
 //     in "running sum > u · total", so c is certain when P_c + E < u·(S − E) and
 //     P_c + W_c − E > u·(S + E).

@@ -14,6 +14,25 @@ import type { Pipelines } from './pipelines.js';
 const WG = 256;
 const NONE = 0xffffffff;
 
+/** The low half of a float64 as f32: x − f32(x), rounded (x = hi + lo to ~2⁻⁴⁸ relative). */
+const lowHalf = (x: number): number => Math.fround(x - Math.fround(x));
+
+/**
+ * 2^(j/64), j = 0..63, as (f32 hi, f32 lo) bit pairs for kernels/draw-weight.wgsl: float64
+ * Math.pow (within 2⁻⁵² here) split in two, so hi + lo is within 2⁻⁴⁸ of it.
+ */
+export function exp2Table(): string {
+  const words = new Uint32Array(128);
+  const f = new Float32Array(words.buffer);
+  for (let j = 0; j < 64; j++) {
+    const v = Math.pow(2, j / 64);
+    f[2 * j] = v;
+    f[2 * j + 1] = lowHalf(v);
+  }
+  return Array.from(words, (w) => `0x${w.toString(16)}u`).join(', ');
+}
+const EXP2_TABLE = exp2Table();
+
 /** Candidate entries listed per row for plans that truncate (top-k / top-p / min-p). */
 export const DRAW_CANDIDATES = 256;
 
@@ -40,7 +59,7 @@ export class DrawKernel {
   ) {
     this.params = ctx.device.createBuffer({
       label: 'rwkv draw params',
-      size: 16,
+      size: 32,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
   }
@@ -73,11 +92,13 @@ export class DrawKernel {
       f[h + 2] = p.invT;
       f[h + 3] = p.u;
       words[h + 4] = p.fromCandidates ? 1 : 0;
+      f[h + 5] = lowHalf(p.invT);
       for (let j = 0; j < p.ids.length; j++, next++) {
         const banned = p.deltas[j] === -Infinity;
         words[next * 4] = p.ids[j];
         f[next * 4 + 1] = banned ? 0 : p.deltas[j];
         words[next * 4 + 2] = banned ? 1 : 0;
+        f[next * 4 + 3] = banned ? 0 : lowHalf(p.deltas[j]);
       }
     });
     this.reserve(words.byteLength, (resultWords + changes) * 4);
@@ -86,9 +107,19 @@ export class DrawKernel {
     queue.writeBuffer(
       this.params,
       0,
-      Uint32Array.from([this.vocabSize, Math.ceil(this.vocabSize / WG), rows, DRAW_CANDIDATES]),
+      // vocab, chunk, rows, cands, zero (draw-weight.wgsl's opaque 0), padding
+      Uint32Array.from([
+        this.vocabSize,
+        Math.ceil(this.vocabSize / WG),
+        rows,
+        DRAW_CANDIDATES,
+        0,
+        0,
+        0,
+        0,
+      ]),
     );
-    const pipeline = await this.pipelines.get('draw', 'draw');
+    const pipeline = await this.pipelines.get('draw', 'draw', { EXP2_TABLE });
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.group!);

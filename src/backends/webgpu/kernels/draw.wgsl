@@ -7,8 +7,8 @@
 //           skipped), their best (larger value, then lower id), the best of the rest, and the
 //           largest rounding bound of a changed token's f32 value;
 //   pass 2 (1/T > 0): v_t = e^{(a_t − max)/T} as integers in units of 2⁻⁴⁰ (64-bit sums: the
-//           running sums are exact for these values), an error bound E, and a workgroup
-//           prefix sum over the invocations' totals;
+//           running sums are exact for these values; draw-weight.wgsl computes each to ~2⁻⁴⁰),
+//           an error bound E, and a workgroup prefix sum over the invocations' totals;
 //   pass 3: the invocation whose range holds u·S walks it again for the token whose interval
 //           holds it;
 //   candidates (plans that truncate: top-k, top-p, min-p): a histogram of max − a picks a
@@ -17,15 +17,14 @@
 //           threshold, exactly (an f32 comparison). The changed tokens' raw logits are written
 //           too, so the CPU can apply its own float64 changes to every token that matters.
 // Plans: plans[2·row] = (first override, count, 1/T bits, u bits), first = NONE: row skipped;
-// plans[2·row + 1] = (flags: 1 = list candidates, 0, 0, 0); plans[first + j] = (token id, change
-// bits, banned, 0), ascending ids, from index 2·rows on.
+// plans[2·row + 1] = (flags: 1 = list candidates, 1/T's low half bits, 0, 0); plans[first + j]
+// = (token id, change bits, banned, change's low half bits), ascending ids, from index 2·rows
+// on. (The low halves are float64 − its f32 rounding, rounded to f32.)
 // Results (u32): per row 16 words (backends/device-draw.ts reads them), then P.cands (id, raw
 // bits) pairs per row, then one raw logit per override (in plan order).
 const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
 const LOWEST: f32 = -0x1.fffffep+127f; // −(largest f32): "no value"
-const TWO32: f32 = 4294967296.0;
-const FIX: f32 = 1099511627776.0; // 2^40: weight 1 (the maximum) is 2^40 units
 const U23: f32 = 1.1920929e-7; // 2^-23
 
 struct Params {
@@ -35,6 +34,8 @@ struct Params {
   // Rows of this dispatch and candidate entries per row.
   rows: u32,
   cands: u32,
+  // 0, read at run time: draw-weight.wgsl's barrier against reassociation.
+  zero: u32,
 }
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -42,8 +43,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> outs: array<u32>;
 @group(0) @binding(3) var<uniform> P: Params;
 
+//#include draw-weight
+
 var<workgroup> header: vec4<u32>;
-var<workgroup> flags: u32;
+var<workgroup> flags: vec2<u32>; // plan flags, low half of 1/T (bits)
 var<workgroup> hist: array<atomic<u32>, 64>;
 var<workgroup> ncand: atomic<u32>;
 var<workgroup> cut: vec2<u32>; // threshold bits, 1 when the candidates fit
@@ -67,6 +70,10 @@ struct Tok {
   // |f32 a − float64 a| bound for a changed token (raw + change rounded, change rounded).
   eps: f32,
   finite: bool,
+  // a + a_lo is raw + change to ~2^-47 (the change given as two f32 halves), within eps_dd of
+  // the CPU's float64 logit (draw-weight.wgsl).
+  a_lo: f32,
+  eps_dd: f32,
 }
 
 fn finite(x: f32) -> bool {
@@ -75,15 +82,19 @@ fn finite(x: f32) -> bool {
 
 fn token(base: u32, t: u32, end: u32, cursor: ptr<function, u32>) -> Tok {
   let raw = logits[base + t];
-  var out = Tok(raw, raw, true, false, 0.0, finite(raw));
+  var out = Tok(raw, raw, true, false, 0.0, finite(raw), 0.0, 0.0);
   if (*cursor < end && plans[*cursor].x == t) {
     let o = plans[*cursor];
     *cursor += 1u;
     let d = bitcast<f32>(o.y);
     out.changed = true;
     out.drawable = o.z == 0u;
-    out.a = raw + d;
-    out.eps = (abs(out.a) + abs(d) + abs(raw)) * (2.0 * U23);
+    let s = two_sum(raw, d); // s.hi: raw + d rounded to f32, as before
+    out.a = s.hi;
+    out.a_lo = s.lo + bitcast<f32>(o.w);
+    let mag = abs(out.a) + abs(d) + abs(raw);
+    out.eps = mag * (2.0 * U23);
+    out.eps_dd = mag * 0x1p-45f;
     out.finite = out.finite && (!out.drawable || (finite(d) && finite(out.a)));
   }
   return out;
@@ -109,44 +120,17 @@ fn before(v: f32, i: u32, w: f32, j: u32) -> bool {
   return i != NONE && (j == NONE || v > w || (v == w && i < j));
 }
 
-// v_t in units of 2^-40, split into two words (v ≤ 2^40: the high word is ≤ 256).
-fn fixed(w: f32) -> vec2<u32> {
-  let v = w * FIX;
-  let hi = u32(v / TWO32);
-  // Exact: v and hi·2^32 are within a factor of two when hi ≥ 1 (Sterbenz).
-  let lo = u32(v - f32(hi) * TWO32);
-  return vec2<u32>(lo, hi);
-}
-
-fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
-  let lo = a.x + b.x;
-  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
-}
-
 fn less64(a: vec2<u32>, b: vec2<u32>) -> bool {
   return a.y < b.y || (a.y == b.y && a.x < b.x);
-}
-
-// Weight of an adjusted logit and the bound on its error (units of 2^-40). WGSL's exp is
-// within 3 + 2|x| ULP (an ULP of w is at most 2^-23·w); the argument (a − max)·(1/T) carries
-// three f32 roundings (3|x|·2^-24 relative); a changed token's logit may be off by eps, so
-// its weight by a factor e^{±δ}, δ = eps·(1/T): e^δ − 1 ≤ 1.3·δ for δ ≤ 0.5 (a larger δ, at a
-// tiny temperature, counts as a 400 % error: nothing near it is certified); the integer
-// truncation is < 1 unit. A quarter more than the sum of those, for second-order terms.
-fn weight(tk: Tok, m: f32, invT: f32) -> vec3<f32> {
-  let x = max((tk.a - m) * invT, -200.0);
-  let w = exp(x);
-  let delta = tk.eps * invT;
-  let rel = (3.0 + 3.5 * abs(x)) * U23 + select(1.3 * delta, 4.0, delta > 0.5);
-  return vec3<f32>(w, 1.25 * (rel * w * FIX + 1.0), x);
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x;
+  load_exp2_table(lid);
   if (lid == 0u) {
     header = plans[2u * row];
-    flags = plans[2u * row + 1u].x;
+    flags = plans[2u * row + 1u].xy;
   }
   let h = workgroupUniformLoad(&header);
   if (h.x == NONE) {
@@ -155,6 +139,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let over_end = h.x + h.y;
   let invT = bitcast<f32>(h.z);
   let u = bitcast<f32>(h.w);
+  let fl = workgroupUniformLoad(&flags);
+  let inv = vec2<f32>(invT, bitcast<f32>(fl.y)); // the CPU's float64 1/T as hi + lo
   let base = row * P.vocab;
   let start = min(lid * P.chunk, P.vocab);
   let end = min(start + P.chunk, P.vocab);
@@ -234,9 +220,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var t = start; t < end; t++) {
       let tk = token(base, t, over_end, &cursor);
       if (tk.drawable) {
-        let we = weight(tk, m, invT);
-        own = add64(own, fixed(we.x));
-        err += we.y;
+        let we = draw_weight(tk.a, tk.a_lo, tk.eps_dd, m, inv);
+        own = add64(own, we.fixed);
+        err += we.err;
       }
     }
     sum_lo[lid] = own.x;
@@ -264,7 +250,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
     // Pass 3: the goal u·S (f32: the CPU checks the pick against the exact u and S).
     let goal_f = u * (f32(total.y) * TWO32 + f32(total.x));
-    let thi = u32(goal_f / TWO32);
+    let thi = u32(goal_f * INV_TWO32);
     let goal = vec2<u32>(u32(goal_f - f32(thi) * TWO32), thi);
     let incl = vec2<u32>(sum_lo[lid], sum_hi[lid]);
     // exclusive = inclusive − own
@@ -277,7 +263,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (!tk.drawable) {
           continue;
         }
-        let wt = fixed(weight(tk, m, invT).x);
+        let wt = draw_weight(tk.a, tk.a_lo, tk.eps_dd, m, inv).fixed;
         let next = add64(cum, wt);
         if (less64(goal, next)) {
           claim = vec4<u32>(t, cum.x, cum.y, wt.x);
@@ -289,10 +275,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   // Candidates: bins of a quarter logit below the max (the last bin takes everything lower).
-  let fl = workgroupUniformLoad(&flags);
   var listed = NONE;
   var threshold = 0.0;
-  if ((fl & 1u) != 0u && invT > 0.0 && v.z == 0u && v.x != NONE) {
+  if ((fl.x & 1u) != 0u && invT > 0.0 && v.z == 0u && v.x != NONE) {
     if (lid < 64u) {
       atomicStore(&hist[lid], 0u);
     }
