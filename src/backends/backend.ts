@@ -49,6 +49,21 @@ export interface Backend {
   forwardDraw?(state: RwkvState, tokens: readonly number[], plan: DrawPlan): Promise<DrawOutcome>;
 
   /**
+   * Optional: several states advanced by their own tokens (one or more each) in one pass, the
+   * weights read once for all of them — continuous batching's decode tokens and prompt chunks
+   * together. Per state: null where `want[i]` is false (a prompt chunk that is not the last),
+   * else the outcome of its last row as forwardBatchDraw gives it ({ token } drawn under
+   * plans[i] where the device can prove it, else { logits }). Each state ends as if forward
+   * had been called on it alone.
+   */
+  forwardMany?(
+    states: readonly RwkvState[],
+    tokens: readonly (readonly number[])[],
+    want: readonly boolean[],
+    plans: readonly (DrawPlan | null)[],
+  ): Promise<(DrawOutcome | null)[]>;
+
+  /**
    * Optional, with forwardBatchDraw: the logits row of `state`'s last step if that step drew its
    * token on the device and no step has run since (the device still holds the row); else null.
    */

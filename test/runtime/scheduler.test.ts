@@ -148,6 +148,67 @@ describe('BatchScheduler', () => {
     assert.deepEqual(second.out, await alone(prompt(8, 4), 3));
   });
 
+  test('a backend with forwardMany gets each step in one call, decode and prompts together', async () => {
+    // forwardMany here runs CPU forward per state: what is tested is the scheduler's side (one
+    // call per step, each job's chunks in order, a row only where wanted). The WebGPU test
+    // compares the real forwardMany with the per-call path.
+    const calls: { states: unknown[]; tokens: number[][]; want: boolean[] }[] = [];
+    let otherCalls = 0;
+    const many: Backend = {
+      ...backend,
+      createState: () => backend.createState(),
+      forward: async (s, t) => (otherCalls++, backend.forward(s, t)),
+      forwardBatch: async (s, t) => (otherCalls++, backend.forwardBatch(s, t)),
+      forwardMany: async (states, tokens, want) => {
+        calls.push({ states: [...states], tokens: tokens.map((t) => [...t]), want: [...want] });
+        const out = [];
+        for (const [i, s] of states.entries()) {
+          const logits = await backend.forward(s, tokens[i]);
+          out.push(want[i] ? { logits } : null);
+        }
+        return out;
+      },
+    };
+    const scheduler = new BatchScheduler(many, {
+      maxBatch: 8,
+      maxQueue: 8,
+      prefillChunk: 16,
+      prefillTokensPerStep: 32,
+    });
+    const callsPerStep: number[] = [];
+    let seen = 0;
+    scheduler.onStep = () => {
+      callsPerStep.push(calls.length - seen);
+      seen = calls.length;
+    };
+    const prompts = [prompt(1, 5), prompt(2, 40), prompt(3, 1), prompt(4, 17)];
+    const jobs = prompts.map((p) => greedyJob(p, 12));
+    jobs.forEach((j) => scheduler.submit(j));
+    await Promise.all(jobs.map((j) => j.ended));
+    for (let i = 0; i < prompts.length; i++) {
+      assert.deepEqual(jobs[i].out, await alone(prompts[i], 12), `job ${i}`);
+    }
+    assert.equal(otherCalls, 0, 'nothing but forwardMany');
+    assert.ok(Math.max(...callsPerStep) === 1, `calls per step: ${callsPerStep.join(',')}`);
+    const mixed = calls.filter(
+      (c) => c.tokens.some((t) => t.length === 1) && c.tokens.some((t) => t.length > 1),
+    );
+    assert.ok(mixed.length > 0, 'a step carried decode tokens and a prompt chunk together');
+    // Each job's prompt arrives whole and in order, a row wanted only after its last token.
+    for (const [j, job] of jobs.entries()) {
+      const seqs = calls.flatMap((c) =>
+        c.states.flatMap((s, i) => (s === job.state ? [{ t: c.tokens[i], want: c.want[i] }] : [])),
+      );
+      const reading = seqs.slice(0, seqs.findIndex((x) => x.want) + 1);
+      assert.deepEqual(
+        reading.flatMap((x) => x.t),
+        prompts[j],
+        `job ${j}'s prompt`,
+      );
+      assert.ok(reading.slice(0, -1).every((x) => !x.want));
+    }
+  });
+
   test('a job that throws fails alone; the others finish', async () => {
     const scheduler = new BatchScheduler(backend, {
       maxBatch: 4,

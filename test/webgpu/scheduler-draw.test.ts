@@ -68,14 +68,13 @@ const SETTINGS: [number[], SamplingOptions][] = [
   [[100], { temperature: 0, presencePenalty: 1 }],
 ];
 
-async function generate(backend: Backend): Promise<number[][]> {
-  const scheduler = new BatchScheduler(backend, {
-    maxBatch: 8,
-    maxQueue: 8,
-    prefillChunk: 64,
-    prefillTokensPerStep: 256,
-  });
-  const jobs = SETTINGS.map(([prompt, opts]) => job(backend, prompt, opts));
+async function generate(
+  backend: Backend,
+  settings = SETTINGS,
+  prefill = { prefillChunk: 64, prefillTokensPerStep: 256 },
+): Promise<number[][]> {
+  const scheduler = new BatchScheduler(backend, { maxBatch: 8, maxQueue: 8, ...prefill });
+  const jobs = settings.map(([prompt, opts]) => job(backend, prompt, opts));
   jobs.forEach((x) => scheduler.submit(x.j));
   for (const x of jobs) assert.deepEqual(await x.ended, { kind: 'finished' });
   return jobs.map((x) => x.out);
@@ -95,5 +94,36 @@ describe('scheduler with the GPU draw', () => {
     // few temperature draws land near a boundary (75 of 96 when written).
     assert.equal(used + fellBack, SETTINGS.length * TOKENS);
     assert.ok(used >= 4 * TOKENS, `${used} drawn on the GPU, ${fellBack} read back`);
+  });
+
+  it('reads prompt chunks in the decode steps (forwardMany) with the same tokens', async () => {
+    // Long prompts in chunks of 32, 48 prompt tokens per step: while the short-prompt jobs
+    // decode, the long ones' chunks ride in the same steps.
+    const long = (seed: number, n: number) =>
+      Array.from({ length: n }, (_, i) => (seed * 7919 + i * 131) % 65000);
+    const settings: [number[], SamplingOptions][] = [
+      [[510, 33, 4000], { temperature: 0 }],
+      [long(1, 150), { temperature: 0 }],
+      [[12, 13], { temperature: 1, seed: 5 }],
+      [long(2, 70), { temperature: 0.8, presencePenalty: 0.4, seed: 6 }],
+      [long(3, 33), { temperature: 1, topK: 8, seed: 7 }],
+    ];
+    const prefill = { prefillChunk: 32, prefillTokensPerStep: 48 };
+    const calls: number[] = [];
+    const spied: Backend = {
+      ...withoutDeviceDraw(g),
+      forwardBatchDraw: (s, t, p) => g.forwardBatchDraw(s, t, p),
+      forwardDraw: (s, t, p) => g.forwardDraw(s, t, p),
+      forwardMany: (states, tokens, want, plans) => {
+        calls.push(tokens.filter((t) => t.length > 1).length);
+        return g.forwardMany(states, tokens, want, plans);
+      },
+    };
+    const together = await generate(spied, settings, prefill);
+    assert.deepEqual(await generate(withoutDeviceDraw(g), settings, prefill), together);
+    assert.ok(
+      calls.length > 0 && calls.some((n) => n > 0),
+      'prompt chunks went through forwardMany',
+    );
   });
 });

@@ -185,6 +185,37 @@ export class WebGpuBackend implements Backend {
     );
   }
 
+  /**
+   * Backend.forwardMany: the sequences share steps (run() fills each step with as many of
+   * their tokens as fit), so a step of 128 decode tokens and a 64-token prompt chunk reads the
+   * weights once instead of twice.
+   */
+  async forwardMany(
+    states: readonly RwkvState[],
+    tokens: readonly (readonly number[])[],
+    want: readonly boolean[],
+    plans: readonly (DrawPlan | null)[],
+  ): Promise<(DrawOutcome | null)[]> {
+    if (tokens.length !== states.length || want.length !== states.length) {
+      throw new Error(
+        `forwardMany: ${states.length} states, ${tokens.length} token lists, ${want.length} wants`,
+      );
+    }
+    if (plans.length !== states.length) {
+      throw new Error(`forwardMany: ${states.length} states, ${plans.length} plans`);
+    }
+    if (states.length === 0) return [];
+    const wanted = await this.run(
+      states,
+      tokens,
+      'last',
+      plans.map((p, i) => (want[i] ? p : null)),
+      want,
+    );
+    let k = 0;
+    return want.map((w) => (w ? wanted[k++] : null));
+  }
+
   /** forward whose last row's token is drawn on the GPU where it can prove it (forwardDraw). */
   async forwardDraw(
     state: RwkvState,
@@ -198,13 +229,15 @@ export class WebGpuBackend implements Backend {
    * Feeds tokens[i] into states[i] (all sequences advance together, chunked to the step
    * capacity) and returns logits: the last row of each sequence, or every row of the single
    * sequence for 'all'. With `plans` (one per sequence, 'last' only), a sequence with a plan
-   * gets the token drawn from its last row where the GPU can prove it.
+   * gets the token drawn from its last row where the GPU can prove it. With `wants` ('last'
+   * only), a sequence whose entry is false gets no row (and nothing in the result).
    */
   private run(
     states: readonly RwkvState[],
     tokens: readonly (readonly number[])[],
     want: 'last' | 'all',
     plans?: readonly (DrawPlan | null)[],
+    wants?: readonly boolean[],
   ): Promise<DrawOutcome[]> {
     return this.serial(async () => {
       if (tokens.some((t) => t.length === 0)) throw new Error('forward needs at least one token');
@@ -230,7 +263,12 @@ export class WebGpuBackend implements Backend {
             if (take === 0) continue;
             if (want === 'all') take = Math.min(take, logitRoom);
             const endsHere = done[i] + take === tokens[i].length;
-            const logits = want === 'all' ? [...Array(take).keys()] : endsHere ? [take - 1] : [];
+            const logits =
+              want === 'all'
+                ? [...Array(take).keys()]
+                : endsHere && (wants?.[i] ?? true)
+                  ? [take - 1]
+                  : [];
             if (logits.length > logitRoom) break;
             seqs.push({ slot: slots[i], tokens: tokens[i].slice(done[i], done[i] + take), logits });
             owner.push(i);
