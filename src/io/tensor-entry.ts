@@ -1,7 +1,7 @@
 // Builds TensorEntry objects for the readers: shape bookkeeping, error wrapping, and the float32
 // view, so each format reader only says where a tensor's bytes live.
-import { decodeF32 } from './dtype.js';
-import { CheckpointError, type DType, type TensorEntry } from './tensor.js';
+import { decodeF32, decodeF32Into } from './dtype.js';
+import { CheckpointError, DTYPE_BYTES, type DType, type TensorEntry } from './tensor.js';
 
 /** Product of the dimensions; rejects negative, fractional or unsafe sizes. */
 export function shapeNumel(file: string, name: string, shape: readonly number[]): number {
@@ -44,5 +44,12 @@ export function makeTensorEntry(
     numel,
     readBytes,
     readF32: async () => decodeF32(await readBytes(), dtype),
+    readF32Into: async (out, scratch) => {
+      if (out.length !== numel) {
+        throw new RangeError(`tensor ${name}: ${numel} elements, not ${out.length}`);
+      }
+      const fits = scratch && scratch.length >= numel * DTYPE_BYTES[dtype];
+      decodeF32Into(await readBytes(fits ? scratch : undefined), dtype, out);
+    },
   };
 }

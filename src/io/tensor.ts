@@ -20,6 +20,11 @@ export interface TensorEntry {
   readBytes(into?: Uint8Array): Promise<Uint8Array>;
   /** The values converted to float32 (bf16/f16 are widened exactly). */
   readF32(): Promise<Float32Array<ArrayBuffer>>;
+  /**
+   * readF32 into `out` (numel elements), the bytes read through `scratch` where the reader
+   * can (readBytes' `into`): nothing vocabulary-sized is allocated per tensor.
+   */
+  readF32Into(out: Float32Array, scratch?: Uint8Array): Promise<void>;
 }
 
 export interface Checkpoint {

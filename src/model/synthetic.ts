@@ -2,7 +2,7 @@
 // model sizes (no trained checkpoints are downloadable here) and for tests of odd shapes.
 // Values are scaled so activations stay in the range of a trained model (unit-variance linear
 // outputs, decays spread over (0, 1)), which keeps benchmarks free of NaN/denormal slow paths.
-import { decodeF32, encodeF32 } from '../io/dtype.js';
+import { decodeF32, decodeF32Into, encodeF32 } from '../io/dtype.js';
 import type { Checkpoint, DType, TensorEntry } from '../io/tensor.js';
 import type { RwkvConfig } from './config.js';
 import { expectedTensors } from './weight-names.js';
@@ -120,6 +120,7 @@ export function syntheticCheckpoint(config: RwkvConfig, opts: SyntheticOptions =
       numel,
       readBytes: async () => bytes,
       readF32: async () => decodeF32(bytes, dtype),
+      readF32Into: async (out) => decodeF32Into(bytes, dtype, out),
     });
   }
   return {

@@ -1,6 +1,7 @@
 // TensorEntry.readBytes(into): the same bytes as a plain read, placed in the caller's buffer
 // where the format allows (safetensors, stored .pth entries, contiguous views), so that a loader
 // reading tensor after tensor reuses one buffer (node-file-source.ts has the measurement).
+// TensorEntry.readF32Into(out, scratch): the same values as readF32, written into `out`.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -25,6 +26,15 @@ async function compareReads(c: Checkpoint): Promise<{ inInto: number; total: num
     const got = await t.readBytes(into);
     assert.deepEqual(got, plain, `${t.name}: same bytes read into a buffer as read plainly`);
     if (got.buffer === into.buffer && got.length > 0) inInto++;
+    // readF32Into: readF32's values in the caller's array, through the scratch buffer or not.
+    const f32 = await t.readF32();
+    for (const scratch of [into, undefined]) {
+      const out = new Float32Array(t.numel + 2).fill(7);
+      await t.readF32Into(out.subarray(1, t.numel + 1), scratch);
+      assert.deepEqual(out.subarray(1, t.numel + 1), f32, `${t.name}: readF32Into`);
+      assert.deepEqual([out[0], out[t.numel + 1]], [7, 7], `${t.name}: nothing written outside`);
+    }
+    await assert.rejects(t.readF32Into(new Float32Array(t.numel + 1)), RangeError);
     // Too small a buffer is never written past: a fresh array comes back.
     if (plain.length > 1) {
       const small = new Uint8Array(plain.length - 1);

@@ -8,7 +8,7 @@ import {
   chooseWkvScan,
   CHUNKED_SCAN_WORKGROUP_BYTES,
 } from '../../src/backends/webgpu/wkv-scan-form.js';
-import { decodeF32, encodeF32 } from '../../src/io/dtype.js';
+import { decodeF32, decodeF32Into, encodeF32 } from '../../src/io/dtype.js';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import type { Checkpoint } from '../../src/io/tensor.js';
 import { syntheticCheckpoint } from '../../src/model/synthetic.js';
@@ -39,6 +39,7 @@ function shifted(ck: Checkpoint, shifts: Record<string, number>): Checkpoint {
       ...t,
       readBytes: () => bytes,
       readF32: async () => decodeF32(await bytes, t.dtype),
+      readF32Into: async (out) => decodeF32Into(await bytes, t.dtype, out),
     });
   }
   return { ...ck, tensors };

@@ -2,6 +2,7 @@
 // every product in the forward pass is a row-major matrix × vector (y[o] = Σ_i W[o][i]·x[i]).
 // Matrices live in SharedArrayBuffers so worker threads read them in place (matmul-pool.ts).
 import type { ModelFile } from '../../model/model-file.js';
+import { DTYPE_BYTES } from '../../io/tensor.js';
 
 /** A row-major [rows × cols] float32 matrix. */
 export interface Matrix {
@@ -85,16 +86,21 @@ export async function loadCpuWeights(
   layerNorm: (x: Float32Array, w: Float32Array, b: Float32Array, out: Float32Array) => void,
 ): Promise<CpuWeights> {
   const vec = async (name: string) => model.tensor(name).readF32();
-  const plainMat = async (name: string): Promise<Matrix> => {
+  // Matrices are decoded straight into the arrays that keep them, their bytes read through one
+  // reused buffer. With a fresh byte array, a fresh float array and a copy per matrix, a 0.4B
+  // model from a safetensors file loaded in 2.6–2.8 s at 2.33 GB peak RSS; now 1.4–2.1 s at
+  // 1.99 GB (this project's 2-core machine, alternating runs).
+  let scratch = new Uint8Array(0);
+  const matInto = async (name: string, alloc: (n: number) => Float32Array): Promise<Matrix> => {
     const t = model.tensor(name);
-    return { rows: t.shape[0], cols: t.shape[1], data: await t.readF32() };
+    const bytes = t.numel * DTYPE_BYTES[t.dtype];
+    if (scratch.length < bytes) scratch = new Uint8Array(bytes);
+    const data = alloc(t.numel);
+    await t.readF32Into(data, scratch);
+    return { rows: t.shape[0], cols: t.shape[1], data };
   };
-  const mat = async (name: string): Promise<Matrix> => {
-    const m = await plainMat(name);
-    const data = sharedF32(m.data.length);
-    data.set(m.data);
-    return { rows: m.rows, cols: m.cols, data };
-  };
+  const plainMat = (name: string) => matInto(name, (n) => new Float32Array(n));
+  const mat = (name: string) => matInto(name, sharedF32);
   const lora = async (name: string) => transpose(await plainMat(name));
   const c = model.config;
 
