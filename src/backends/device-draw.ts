@@ -135,9 +135,10 @@ export function certifyDraw(plan: DrawPlan, r: DrawResult, vocabSize: number): n
 }
 
 /**
- * `backend` without the device draw (no forwardBatchDraw, no lastLogits): every logits row is
- * read back and sampled on the CPU. For comparing the two paths (bench/sampled-decode.ts, the
- * WebGPU tests); disposing the wrapper leaves `backend` alone.
+ * `backend` without the device draw (no forwardBatchDraw, no lastLogits; forwardMany, where
+ * the backend has it, without plans): every logits row is read back and sampled on the CPU.
+ * For comparing the two paths (bench/sampled-decode.ts, the WebGPU tests); disposing the
+ * wrapper leaves `backend` alone.
  */
 export function withoutDeviceDraw(backend: Backend): Backend {
   return {
@@ -148,6 +149,15 @@ export function withoutDeviceDraw(backend: Backend): Backend {
     forward: (s, t) => backend.forward(s, t),
     forwardAll: (s, t) => backend.forwardAll(s, t),
     forwardBatch: (s, t) => backend.forwardBatch(s, t),
+    forwardMany: backend.forwardMany
+      ? (s, t, want) =>
+          backend.forwardMany!(
+            s,
+            t,
+            want,
+            s.map(() => null),
+          )
+      : undefined,
     dispose: async () => {},
   };
 }

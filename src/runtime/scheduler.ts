@@ -286,7 +286,13 @@ export class BatchScheduler {
         ],
       );
       batch.forEach((r, i) => (r.slot.logits = outcomes[i]));
-      for (const [i, c] of chunks.entries()) await this.prefilled(c, outcomes[batch.length + i]);
+      for (const [i, c] of chunks.entries()) {
+        try {
+          await this.prefilled(c, outcomes[batch.length + i]);
+        } catch (err) {
+          this.end(c.slot, { kind: 'failed', error: asError(err) }); // this job's callback
+        }
+      }
     } catch (err) {
       for (const slot of slots) this.end(slot, { kind: 'failed', error: asError(err) });
     }

@@ -81,6 +81,31 @@ async function alone(prompt: number[], count: number): Promise<number[]> {
 const prompt = (seed: number, length: number) =>
   Array.from({ length }, (_, i) => (seed * 131 + i * 17) % config.vocabSize);
 
+/**
+ * The CPU backend with a forwardMany that runs forward per state, recording each call: what is
+ * tested is the scheduler's side (the WebGPU test compares the real forwardMany).
+ */
+function withForwardMany() {
+  const calls: { states: unknown[]; tokens: number[][]; want: boolean[] }[] = [];
+  let others = 0;
+  const many: Backend = {
+    ...backend,
+    createState: () => backend.createState(),
+    forward: async (s, t) => (others++, backend.forward(s, t)),
+    forwardBatch: async (s, t) => (others++, backend.forwardBatch(s, t)),
+    forwardMany: async (states, tokens, want) => {
+      calls.push({ states: [...states], tokens: tokens.map((t) => [...t]), want: [...want] });
+      const out = [];
+      for (const [i, s] of states.entries()) {
+        const logits = await backend.forward(s, tokens[i]);
+        out.push(want[i] ? { logits } : null);
+      }
+      return out;
+    },
+  };
+  return { many, calls, otherCalls: () => others };
+}
+
 describe('BatchScheduler', () => {
   test('batched jobs generate exactly what each generates alone', async () => {
     const scheduler = new BatchScheduler(backend, {
@@ -152,23 +177,7 @@ describe('BatchScheduler', () => {
     // forwardMany here runs CPU forward per state: what is tested is the scheduler's side (one
     // call per step, each job's chunks in order, a row only where wanted). The WebGPU test
     // compares the real forwardMany with the per-call path.
-    const calls: { states: unknown[]; tokens: number[][]; want: boolean[] }[] = [];
-    let otherCalls = 0;
-    const many: Backend = {
-      ...backend,
-      createState: () => backend.createState(),
-      forward: async (s, t) => (otherCalls++, backend.forward(s, t)),
-      forwardBatch: async (s, t) => (otherCalls++, backend.forwardBatch(s, t)),
-      forwardMany: async (states, tokens, want) => {
-        calls.push({ states: [...states], tokens: tokens.map((t) => [...t]), want: [...want] });
-        const out = [];
-        for (const [i, s] of states.entries()) {
-          const logits = await backend.forward(s, tokens[i]);
-          out.push(want[i] ? { logits } : null);
-        }
-        return out;
-      },
-    };
+    const { many, calls, otherCalls } = withForwardMany();
     const scheduler = new BatchScheduler(many, {
       maxBatch: 8,
       maxQueue: 8,
@@ -188,7 +197,7 @@ describe('BatchScheduler', () => {
     for (let i = 0; i < prompts.length; i++) {
       assert.deepEqual(jobs[i].out, await alone(prompts[i], 12), `job ${i}`);
     }
-    assert.equal(otherCalls, 0, 'nothing but forwardMany');
+    assert.equal(otherCalls(), 0, 'nothing but forwardMany');
     assert.ok(Math.max(...callsPerStep) === 1, `calls per step: ${callsPerStep.join(',')}`);
     const mixed = calls.filter(
       (c) => c.tokens.some((t) => t.length === 1) && c.tokens.some((t) => t.length > 1),
@@ -228,5 +237,28 @@ describe('BatchScheduler', () => {
     assert.equal(failed.kind === 'failed' && failed.error.message, 'sampler broke');
     assert.deepEqual(await good.ended, { kind: 'finished' });
     assert.deepEqual(good.out, await alone(prompt(10, 4), 5));
+  });
+
+  test('with forwardMany, a job whose callback throws fails alone', async () => {
+    const { many } = withForwardMany();
+    const scheduler = new BatchScheduler(many, {
+      maxBatch: 4,
+      maxQueue: 4,
+      prefillChunk: 16,
+      prefillTokensPerStep: 64,
+    });
+    const good = greedyJob(prompt(12, 4), 6);
+    scheduler.submit(good);
+    while (good.out.length < 2) await new Promise((r) => setImmediate(r));
+    // Its prompt is read in the same call as good's decode token.
+    const bad = greedyJob(prompt(13, 20), 3);
+    bad.onPrefilled = () => {
+      throw new Error('cache broke');
+    };
+    scheduler.submit(bad);
+    const failed = await bad.ended;
+    assert.equal(failed.kind === 'failed' && failed.error.message, 'cache broke');
+    assert.deepEqual(await good.ended, { kind: 'finished' });
+    assert.deepEqual(good.out, await alone(prompt(12, 4), 6));
   });
 });

@@ -110,17 +110,22 @@ describe('scheduler with the GPU draw', () => {
     ];
     const prefill = { prefillChunk: 32, prefillTokensPerStep: 48 };
     const calls: number[] = [];
-    const spied: Backend = {
+    // The GPU draw, but one call per prompt chunk and one per decode batch (no forwardMany).
+    const perCall: Backend = {
       ...withoutDeviceDraw(g),
+      forwardMany: undefined,
       forwardBatchDraw: (s, t, p) => g.forwardBatchDraw(s, t, p),
       forwardDraw: (s, t, p) => g.forwardDraw(s, t, p),
+    };
+    const spied: Backend = {
+      ...perCall,
       forwardMany: (states, tokens, want, plans) => {
         calls.push(tokens.filter((t) => t.length > 1).length);
         return g.forwardMany(states, tokens, want, plans);
       },
     };
     const together = await generate(spied, settings, prefill);
-    assert.deepEqual(await generate(withoutDeviceDraw(g), settings, prefill), together);
+    assert.deepEqual(await generate(perCall, settings, prefill), together);
     assert.ok(
       calls.length > 0 && calls.some((n) => n > 0),
       'prompt chunks went through forwardMany',
