@@ -88,12 +88,15 @@ describe('scheduler with the GPU draw', () => {
     const fellBack = g.drawStats.fallbacks - before.fallbacks;
     const plain = withoutDeviceDraw(g);
     assert.deepEqual(await generate(plain), drawn);
-    // Every job plans all its tokens: the first from the prompt's last row (forwardDraw),
-    // then its 15 decode steps. The untrained fixture's flat logits leave some draws to the
-    // CPU: its top-p 0.9 nucleus holds thousands of tokens (more than the device lists), and a
-    // few temperature draws land near a boundary (75 of 96 when written).
+    // Every job plans all its tokens: the first from the prompt's last row, then its 15 decode
+    // steps. The untrained fixture's flat logits leave the top-p 0.9 job's draws to the CPU (its
+    // nucleus holds thousands of tokens, more than the device lists); the others are drawn on
+    // the GPU (80 of 96 when written; 75 with f32 weights, before draw-weight.wgsl).
     assert.equal(used + fellBack, SETTINGS.length * TOKENS);
-    assert.ok(used >= 4 * TOKENS, `${used} drawn on the GPU, ${fellBack} read back`);
+    assert.ok(
+      used >= (SETTINGS.length - 1) * TOKENS - 4,
+      `${used} drawn on the GPU, ${fellBack} read back`,
+    );
   });
 
   it('reads prompt chunks in the decode steps (forwardMany) with the same tokens', async () => {
