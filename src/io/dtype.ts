@@ -123,11 +123,9 @@ function alignedView<T>(
 
 /** Little-endian element bytes of `dtype` → float32 values (a new array; bytes are not kept). */
 export function decodeF32(bytes: Uint8Array, dtype: DType): Float32Array<ArrayBuffer> {
-  if (dtype === 'f32') {
-    return alignedView(bytes, 4, (b, o, n) => new Float32Array(b, o, n)).slice();
-  }
-  const halves = alignedView(bytes, 2, (b, o, n) => new Uint16Array(b, o, n));
-  return dtype === 'bf16' ? bf16ToF32(halves) : f16ToF32(halves);
+  const out = new Float32Array(Math.floor(bytes.length / DTYPE_BYTES[dtype]));
+  decodeF32Into(bytes, dtype, out);
+  return out;
 }
 
 /**
@@ -137,15 +135,19 @@ export function decodeF32(bytes: Uint8Array, dtype: DType): Float32Array<ArrayBu
  * machine, backends/cpu/weights.ts).
  */
 export function decodeF32Into(bytes: Uint8Array, dtype: DType, out: Float32Array): void {
-  const size = DTYPE_BYTES[dtype];
-  if (bytes.length !== out.length * size) {
-    throw new RangeError(`${bytes.length} bytes of ${dtype} do not fill ${out.length} floats`);
-  }
+  const fits = (n: number) => {
+    if (n !== out.length) {
+      throw new RangeError(`${bytes.length} bytes of ${dtype} do not fill ${out.length} floats`);
+    }
+  };
   if (dtype === 'f32') {
-    out.set(alignedView(bytes, 4, (b, o, n) => new Float32Array(b, o, n)));
+    const values = alignedView(bytes, 4, (b, o, n) => new Float32Array(b, o, n));
+    fits(values.length);
+    out.set(values);
     return;
   }
   const halves = alignedView(bytes, 2, (b, o, n) => new Uint16Array(b, o, n));
+  fits(halves.length);
   if (dtype === 'bf16') bf16IntoF32(halves, out);
   else f16IntoF32(halves, out);
 }
