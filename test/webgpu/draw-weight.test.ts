@@ -4,7 +4,7 @@
 // ~1e-6 relative (~1e6 units at weight 1), fails both checks.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { exp2Table } from '../../src/backends/webgpu/draw-kernel.js';
+import { exp2Table, lowHalf } from '../../src/backends/webgpu/draw-kernel.js';
 import { loadKernel } from '../../src/backends/webgpu/shader-source.js';
 import { Xoshiro128StarStar } from '../../src/runtime/sampling/rng.js';
 import { gpu } from './gpu-test-helpers.js';
@@ -12,7 +12,6 @@ import { gpu } from './gpu-test-helpers.js';
 after(async () => (await gpu()).destroy());
 
 const FIX = 2 ** 40;
-const lowHalf = (x: number) => Math.fround(x - Math.fround(x));
 
 // One invocation per case: (a_hi, a_lo, eps, m) and 1/T as (hi, lo) in; (fixed lo, hi, err) out.
 const HARNESS = `

@@ -15,7 +15,7 @@ const WG = 256;
 const NONE = 0xffffffff;
 
 /** The low half of a float64 as f32: x − f32(x), rounded (x = hi + lo to ~2⁻⁴⁸ relative). */
-const lowHalf = (x: number): number => Math.fround(x - Math.fround(x));
+export const lowHalf = (x: number): number => Math.fround(x - Math.fround(x));
 
 /**
  * 2^(j/64), j = 0..63, as (f32 hi, f32 lo) bit pairs for kernels/draw-weight.wgsl: float64
