@@ -106,27 +106,37 @@ function withForwardMany() {
   return { many, calls, otherCalls: () => others };
 }
 
+/**
+ * Four greedy jobs of 12 tokens (prompts of 5, 40, 1 and 17 tokens) through one scheduler on
+ * `b`, prefill chunks of 16 and 32 prompt tokens per step: each must finish with what it
+ * generates alone on the CPU backend.
+ */
+async function fourJobsMatchAlone(b: Backend, onStep: (s: StepInfo) => void) {
+  const scheduler = new BatchScheduler(b, {
+    maxBatch: 8,
+    maxQueue: 8,
+    prefillChunk: 16,
+    prefillTokensPerStep: 32,
+  });
+  scheduler.onStep = onStep;
+  const prompts = [prompt(1, 5), prompt(2, 40), prompt(3, 1), prompt(4, 17)];
+  const jobs = prompts.map((p) => greedyJob(p, 12));
+  jobs.forEach((j) => scheduler.submit(j));
+  const outcomes = await Promise.all(jobs.map((j) => j.ended));
+  assert.deepEqual(
+    outcomes,
+    prompts.map(() => ({ kind: 'finished' })),
+  );
+  for (let i = 0; i < prompts.length; i++) {
+    assert.deepEqual(jobs[i].out, await alone(prompts[i], 12), `job ${i}`);
+  }
+  return { scheduler, prompts, jobs };
+}
+
 describe('BatchScheduler', () => {
   test('batched jobs generate exactly what each generates alone', async () => {
-    const scheduler = new BatchScheduler(backend, {
-      maxBatch: 8,
-      maxQueue: 8,
-      prefillChunk: 16,
-      prefillTokensPerStep: 32,
-    });
     const steps: StepInfo[] = [];
-    scheduler.onStep = (s) => steps.push(s);
-    const prompts = [prompt(1, 5), prompt(2, 40), prompt(3, 1), prompt(4, 17)];
-    const jobs = prompts.map((p) => greedyJob(p, 12));
-    jobs.forEach((j) => scheduler.submit(j));
-    const outcomes = await Promise.all(jobs.map((j) => j.ended));
-    assert.deepEqual(
-      outcomes,
-      prompts.map(() => ({ kind: 'finished' })),
-    );
-    for (let i = 0; i < prompts.length; i++) {
-      assert.deepEqual(jobs[i].out, await alone(prompts[i], 12), `job ${i}`);
-    }
+    const { scheduler } = await fourJobsMatchAlone(backend, (s) => steps.push(s));
     assert.equal(Math.max(...steps.map((s) => s.batchSize)), 4);
     assert.equal(scheduler.activeCount, 0);
   });
@@ -178,25 +188,12 @@ describe('BatchScheduler', () => {
     // call per step, each job's chunks in order, a row only where wanted). The WebGPU test
     // compares the real forwardMany with the per-call path.
     const { many, calls, otherCalls } = withForwardMany();
-    const scheduler = new BatchScheduler(many, {
-      maxBatch: 8,
-      maxQueue: 8,
-      prefillChunk: 16,
-      prefillTokensPerStep: 32,
-    });
     const callsPerStep: number[] = [];
     let seen = 0;
-    scheduler.onStep = () => {
+    const { prompts, jobs } = await fourJobsMatchAlone(many, () => {
       callsPerStep.push(calls.length - seen);
       seen = calls.length;
-    };
-    const prompts = [prompt(1, 5), prompt(2, 40), prompt(3, 1), prompt(4, 17)];
-    const jobs = prompts.map((p) => greedyJob(p, 12));
-    jobs.forEach((j) => scheduler.submit(j));
-    await Promise.all(jobs.map((j) => j.ended));
-    for (let i = 0; i < prompts.length; i++) {
-      assert.deepEqual(jobs[i].out, await alone(prompts[i], 12), `job ${i}`);
-    }
+    });
     assert.equal(otherCalls(), 0, 'nothing but forwardMany');
     assert.ok(Math.max(...callsPerStep) === 1, `calls per step: ${callsPerStep.join(',')}`);
     const mixed = calls.filter(
