@@ -38,8 +38,8 @@ import { Pipelines } from '../src/backends/webgpu/pipelines.js';
 import {
   chooseSgmPlan,
   SGM_TILE_RATE,
-  SGM_X_SPLIT,
   sgmShape,
+  type SgmInput,
   type SgmPlan,
 } from '../src/backends/webgpu/sgm-gemm.js';
 import {
@@ -75,6 +75,11 @@ const OPTIONS = {
     default: 'auto',
     help: 'auto (the backend\u2019s) | f32 | tensor-core | emulated',
   },
+  gemm: {
+    type: 'string',
+    default: 'auto',
+    help: 'the context\u2019s GEMM choice: auto | f16 (X rounded to f16, DeviceOptions.gemm)',
+  },
   'unsafe-no-robustness': {
     type: 'boolean',
     default: false,
@@ -87,8 +92,8 @@ const OPTIONS = {
   },
   'x-forms': {
     type: 'string',
-    default: SGM_X_SPLIT ? 'f32-split' : 'f32-round',
-    help: 'tensor-core X forms: f32-split | f32-round (default: the backend\u2019s)',
+    default: '',
+    help: 'tensor-core X forms: f32-split | f32-round (default: the context\u2019s, see --gemm)',
   },
   'peak-f32': { type: 'string', default: '67e12', help: 'FLOP/s of the f32 ratio (H100 SXM)' },
   'peak-tensor': {
@@ -106,6 +111,7 @@ if (args.help) {
 }
 const ctx = await createGpuContext({
   timestamps: true,
+  gemm: args.gemm as 'auto' | 'f16',
   robustness: !args['unsafe-no-robustness'],
   dawnFlags: ['disable-dawn-features=timestamp_quantization'],
 });
@@ -128,10 +134,10 @@ const extraTiles: SgmTile[] = args['sgm-tiles']
     const [sgM, sgN, fm, fn, bk, stages] = t.split(',').map(Number);
     if (
       ![sgM, sgN, fm, fn].every((v) => v >= 1) ||
-      (bk !== 16 && bk !== 32) ||
+      (bk !== 16 && bk !== 32 && bk !== 64) ||
       (stages !== 1 && stages !== 2)
     ) {
-      throw new Error(`--sgm-tiles ${t}: want sgM,sgN,fm,fn,bk(16|32),stages(1|2)`);
+      throw new Error(`--sgm-tiles ${t}: want sgM,sgN,fm,fn,bk(16|32|64),stages(1|2)`);
     }
     return { sgM, sgN, fm, fn, bk, stages } as SgmTile;
   });
@@ -166,33 +172,37 @@ const f32Kernel: SweptKernel<GemmPlan> = {
 
 /**
  * How X reaches the tensor-core kernel: f32 split into hi + lo f16 halves as staged (the
- * backend's), or rounded to one f16 (every product once; 1e-3 of Σ|x·w| instead of ~1e-7 per
- * term). X in f16 written by its producer was measured no faster (bench/RESULTS.md, ninth
- * session) and is not offered.
+ * backend's default, SgmInput 'split'), or rounded to one f16 ('f16': every product once; 1e-3
+ * of Σ|x·w| instead of ~1e-7 per term), each with its own candidate tiles. X in f16 written by
+ * its producer was measured no faster (bench/RESULTS.md, ninth session) and is not offered.
  */
 type XForm = 'f32-split' | 'f32-round';
-const X_FORMS: Record<XForm, { split: boolean }> = {
-  'f32-split': { split: true },
-  'f32-round': { split: false },
+const X_FORMS: Record<XForm, { input: SgmInput }> = {
+  'f32-split': { input: 'split' },
+  'f32-round': { input: 'f16' },
 };
-const xForms = args['x-forms'].split(',').filter((f) => f) as XForm[];
+const xForms = (args['x-forms'] || (ctx.caps.gemmInput === 'split' ? 'f32-split' : 'f32-round'))
+  .split(',')
+  .filter((f) => f) as XForm[];
 for (const f of xForms) {
   if (!(f in X_FORMS)) throw new Error(`--x-forms ${f}: want ${Object.keys(X_FORMS).join(', ')}`);
 }
 
 const sgmKernel = (form: XForm): SweptKernel<SgmPlan> => {
-  const { split } = X_FORMS[form];
+  const { input } = X_FORMS[form];
+  const split = input === 'split';
   return {
     chosen(M, segs, padded, limits) {
       try {
-        return chooseSgmPlan(M, M, segs, padded, limits, split);
+        return chooseSgmPlan(M, M, segs, padded, limits, input);
       } catch {
         return null; // no candidate tile fits this device's workgroup memory
       }
     },
     candidates: (M, K, padded, limits) =>
-      [...SGM_TILE_RATE.map((r) => r.tile), ...extraTiles]
+      [...SGM_TILE_RATE[input].map((r) => r.tile), ...extraTiles]
         .filter((tile) => sgmTileBytes(tile, split) <= limits.maxWorkgroupStorage)
+        .filter((tile) => K % tile.bk === 0)
         .flatMap((tile) =>
           splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
         ),
@@ -420,7 +430,10 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
       const sweepForms = async (): Promise<string | null> => {
         let first: string | null = null;
         for (const form of xForms) {
-          const chosen = await sweep(sgmKernel(form), X_FORMS[form].split ? 1e-4 : 1e-3);
+          const chosen = await sweep(
+            sgmKernel(form),
+            X_FORMS[form].input === 'split' ? 1e-4 : 1e-3,
+          );
           first ??= chosen;
         }
         return first;

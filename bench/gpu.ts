@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { CpuBackend } from '../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { createGpuContext } from '../src/backends/webgpu/device.js';
+import { createGpuContext, type GemmChoice } from '../src/backends/webgpu/device.js';
 import { GpuSessions } from '../src/backends/webgpu/sessions.js';
 import type { WkvScan } from '../src/backends/webgpu/wkv-scan-form.js';
 import { describeModel } from '../src/model/model-file.js';
@@ -54,6 +54,11 @@ const OPTIONS = {
     default: false,
     help: "Dawn's bounds checks off in every kernel (dawn-flags.ts: opt-in only)",
   },
+  gemm: {
+    type: 'string',
+    default: 'auto',
+    help: 'GEMM kernel: auto | f32 | f16 (tensor cores with X rounded to f16; DeviceOptions.gemm)',
+  },
   'wkv-scan': {
     type: 'string',
     default: 'auto',
@@ -81,6 +86,8 @@ const wkvScan = args['wkv-scan'] as WkvScan | 'auto';
 
 const ctx = await createGpuContext({
   timestamps: args.profile,
+  // Checked by createGpuContext (an unknown choice is refused by name).
+  gemm: args.gemm as GemmChoice,
   robustness: !args['unsafe-no-robustness'],
   // Dawn rounds timestamps to 100 µs unless told not to.
   dawnFlags: args.profile ? ['disable-dawn-features=timestamp_quantization'] : [],

@@ -14,7 +14,7 @@ describe('Pipelines', () => {
     const ctx = await gpu();
     const P = new Pipelines(ctx, 'bf16');
     const broken = {
-      ...sgmDefines(SGM_TILE_RATE[0].tile, true, true),
+      ...sgmDefines(SGM_TILE_RATE.split[0].tile, true, true),
       SG_M: 'not_a_number', // `const SG_M: u32 = not_a_numberu;`: an unresolved identifier
       X_ACT: false,
       TO_LOGITS: false,

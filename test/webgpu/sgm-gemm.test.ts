@@ -28,15 +28,17 @@ import {
   sgmSuits,
   sgmUnavailable,
   type SgmDeviceInfo,
+  type SgmInput,
 } from '../../src/backends/webgpu/sgm-gemm.js';
 import {
   sgmDefines,
   sgmTileBytes,
+  sgmTileCols,
   sgmTileRows,
   type SgmTile,
 } from '../../src/backends/webgpu/sgm-source.js';
 import { tiledPasses } from '../../src/backends/webgpu/gemm-shape.js';
-import type { GpuContext } from '../../src/backends/webgpu/device.js';
+import { createGpuContext, type GpuContext } from '../../src/backends/webgpu/device.js';
 import { loadKernel } from '../../src/backends/webgpu/shader-source.js';
 import type { PlacedMatrix } from '../../src/backends/webgpu/weight-layout.js';
 import { encodePasses, gpu, submitAndRead } from './gpu-test-helpers.js';
@@ -71,6 +73,10 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
       sgmUnavailable({ ...h100, maxWorkgroupStorage: 16384 }, 'bf16')!,
       /workgroup memory/,
     );
+    // Without the lo tile X takes less workgroup memory: 36 KB serves only the f16 input.
+    const kb36 = { ...h100, maxWorkgroupStorage: 36 * 1024 };
+    assert.match(sgmUnavailable(kb36, 'bf16', 'split')!, /workgroup memory/);
+    assert.equal(sgmUnavailable(kb36, 'bf16', 'f16'), null);
   });
 
   it('merges its Dawn toggles into the flags it is given', () => {
@@ -92,34 +98,44 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
 
   it('plans 2.9B shapes: full tiles at prefill, split K where the grid is small', () => {
     const proj = [2560, 2560, 2560, 2560].map((n) => ({ n, k: 2560 }));
-    const big = chooseSgmPlan(1024, 1024, proj, padded(proj), limits, true);
+    const big = chooseSgmPlan(1024, 1024, proj, padded(proj), limits, 'split');
     assert.equal(sgmTileRows(big.tile), 128);
     assert.equal(big.splits, 1);
     const value = [{ n: 2560, k: 10240 }];
-    const dec = chooseSgmPlan(128, 128, value, padded(value), limits, true);
+    const dec = chooseSgmPlan(128, 128, value, padded(value), limits, 'split');
     assert.ok(dec.splits > 1, `ffn.value at M = 128: ${dec.splits} splits`);
     // The scratch bounds the splits: partials of every row for every padded output row.
     const tight = { ...limits, scratchFloats: 2 * 128 * 2560 };
-    assert.ok(chooseSgmPlan(128, 128, value, padded(value), tight, true).splits <= 2);
+    assert.ok(chooseSgmPlan(128, 128, value, padded(value), tight, 'split').splits <= 2);
     // Every candidate fits the H100's 48 KB; with less, only tiles that fit are chosen.
-    for (const { tile } of SGM_TILE_RATE) assert.ok(sgmTileBytes(tile, true) <= 49152);
-    const small = Math.min(...SGM_TILE_RATE.map((r) => sgmTileBytes(r.tile, true)));
+    for (const { tile } of SGM_TILE_RATE.split) assert.ok(sgmTileBytes(tile, true) <= 49152);
+    for (const { tile } of SGM_TILE_RATE.f16) assert.ok(sgmTileBytes(tile, false) <= 49152);
+    const small = Math.min(...SGM_TILE_RATE.split.map((r) => sgmTileBytes(r.tile, true)));
     const p = chooseSgmPlan(
       1024,
       1024,
       proj,
       padded(proj),
       { ...limits, maxWorkgroupStorage: small },
-      true,
+      'split',
     );
     assert.equal(sgmTileBytes(p.tile, true), small);
-    assert.throws(() =>
-      chooseSgmPlan(128, 128, value, padded(value), { ...limits, maxWorkgroupStorage: 1024 }, true),
-    );
+    const none = { ...limits, maxWorkgroupStorage: 1024 };
+    assert.throws(() => chooseSgmPlan(128, 128, value, padded(value), none, 'split'));
+  });
+
+  it('plans the f16 input with K steps of 64 where every K allows them', () => {
+    const proj = [2560, 2560, 2560, 2560].map((n) => ({ n, k: 2560 }));
+    const f16 = chooseSgmPlan(1024, 1024, proj, padded(proj), limits, 'f16');
+    assert.equal(f16.tile.bk, 64);
+    assert.equal(sgmTileRows(f16.tile), 128);
+    // One segment with K a multiple of 32 but not 64: every tile of the dispatch steps by 32.
+    const odd = [...proj, { n: 64, k: 2592 }];
+    assert.equal(chooseSgmPlan(1024, 1024, odd, padded(odd), limits, 'f16').tile.bk, 32);
   });
 
   it('writes out one product per accumulator and k step (two with the hi/lo split)', async () => {
-    for (const { tile } of SGM_TILE_RATE) {
+    for (const { tile } of [...SGM_TILE_RATE.split, ...SGM_TILE_RATE.f16]) {
       for (const xSplit of [true, false]) {
         const d = sgmDefines(tile, xSplit);
         const mma = String(d.MMA).match(/subgroupMatrixMultiplyAccumulate/g)!.length;
@@ -147,29 +163,39 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
 });
 
 /**
- * The candidate tiles; emulated, on a device with less workgroup memory than a tile needs
- * (lavapipe: 32 KB), the same tile with K steps of 16.
+ * The candidate tiles of `input`; emulated, on a device with less workgroup memory than a tile
+ * needs (lavapipe: 32 KB), the same K steps and accumulators with fewer subgroups (the K step is
+ * what the tiles differ in), else K steps of 16.
  */
-function testedTiles(ctx: GpuContext, emulated: boolean): SgmTile[] {
-  return SGM_TILE_RATE.map(({ tile }) => {
-    if (!emulated || sgmTileBytes(tile, true) <= ctx.caps.maxWorkgroupStorage) return tile;
-    const small: SgmTile = { ...tile, bk: 16 };
-    assert.ok(sgmTileBytes(small, true) <= ctx.caps.maxWorkgroupStorage, 'no tile fits');
-    return small;
+function testedTiles(ctx: GpuContext, emulated: boolean, input: SgmInput): SgmTile[] {
+  const xSplit = input === 'split';
+  const fits = (t: SgmTile) => sgmTileBytes(t, xSplit) <= ctx.caps.maxWorkgroupStorage;
+  return SGM_TILE_RATE[input].map(({ tile }) => {
+    if (!emulated || fits(tile)) return tile;
+    for (const smaller of [
+      { ...tile, sgM: Math.max(1, tile.sgM / 2) },
+      { ...tile, sgM: Math.max(1, tile.sgM / 2), sgN: Math.max(1, tile.sgN / 2) },
+      { ...tile, bk: 16 as const },
+    ]) {
+      if (fits(smaller)) return smaller;
+    }
+    assert.fail(`no tile like ${JSON.stringify(tile)} fits`);
   });
 }
 
 /**
  * The kernel's outputs for a 3-segment job (every op, tanh / sigmoid X) at M = m, K = 576, each
- * candidate tile, one and three K splits, against float64. `emulated`: the subgroup-matrix
- * builtins replaced by kernels/sgm-emulate.wgsl (devices without them).
+ * candidate tile of `input`, one and three K splits, against float64. `emulated`: the
+ * subgroup-matrix builtins replaced by kernels/sgm-emulate.wgsl (devices without them).
  */
 async function checkAgainstFloat64(
   ctx: GpuContext,
   format: 'bf16' | 'f16',
   m: number,
   emulated: boolean,
+  input: SgmInput,
 ): Promise<void> {
+  const xSplit = input === 'split';
   const device = ctx.device;
   const P = new Pipelines(ctx, format);
   const k = 576;
@@ -238,7 +264,7 @@ async function checkAgainstFloat64(
     Uint32Array.from([m, m, 0, 0]),
     GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   );
-  for (const tile of testedTiles(ctx, emulated)) {
+  for (const tile of testedTiles(ctx, emulated, input)) {
     for (const splits of [1, 3]) {
       const actBuf = make(act, storage);
       const bindGroup = device.createBindGroup({
@@ -249,8 +275,8 @@ async function checkAgainstFloat64(
         })),
       });
       const passes = emulated
-        ? await tiledPasses(P, job, m, false, scratch, sgmShape(tile, true, true, true), splits)
-        : await sgmPasses(P, job, m, false, { tile, splits }, scratch, true, true);
+        ? await tiledPasses(P, job, m, false, scratch, sgmShape(tile, xSplit, true, true), splits)
+        : await sgmPasses(P, job, m, false, { tile, splits }, scratch, xSplit, true);
       const enc = device.createCommandEncoder();
       encodePasses(enc, passes, bindGroup);
       const got = new Float32Array(await submitAndRead(ctx, enc, actBuf));
@@ -266,8 +292,9 @@ async function checkAgainstFloat64(
               abs += Math.abs(p);
             }
             const yi = yOff + mm * yStride + r0 + n;
-            // X as hi + lo f16 halves: ~2^-22 of each product, plus f32 accumulation.
-            const err = 2 ** -18 * abs + 1e-30;
+            // X as hi + lo f16 halves: ~2^-22 of each product, plus f32 accumulation; X
+            // rounded to f16: half a unit of its 11 bits, 2^-11 of each product.
+            const err = (xSplit ? 2 ** -18 : 2 ** -11 + 2 ** -18) * abs + 1e-30;
             const y0 = act[yi];
             const r =
               s.op === OP_ADD ? sum + y0 : s.op === OP_RELU_SQ ? Math.max(sum, 0) ** 2 : sum;
@@ -275,7 +302,7 @@ async function checkAgainstFloat64(
               s.op === OP_RELU_SQ
                 ? (2 * Math.max(sum, 0) + err) * err + 1e-30
                 : err + Math.abs(r) * 2 ** -22;
-            const what = `${format}${emulated ? ' (emulated)' : ''} tile ${sgmTileRows(tile)} ×${splits} op ${s.op} at ${mm},${n}`;
+            const what = `${format} ${input}${emulated ? ' (emulated)' : ''} tile ${sgmTileRows(tile)}×${sgmTileCols(tile)} bk ${tile.bk} ×${splits} op ${s.op} at ${mm},${n}`;
             assert.ok(Math.abs(got[yi] - r) <= bound, `${what}: ${got[yi]} vs ${r}`);
           }
         }
@@ -291,12 +318,36 @@ describe('tensor-core GEMM on the device', async () => {
 
   it('caps.gemm follows the gate', () => {
     assert.equal(ctx.caps.gemm === 'tensor-core', sgmUnavailable(ctx.caps, 'bf16') === null);
+    assert.equal(ctx.caps.gemmInput, process.env.RWKV_WEBGPU_GEMM === 'f16' ? 'f16' : 'split');
   });
 
-  for (const format of ['bf16', 'f16'] as const) {
-    it(`${format}: every op, X activations and split-K against float64`, { skip }, () =>
-      checkAgainstFloat64(ctx, format, 200, false),
-    );
+  it("gemm: 'f16' takes X rounded to f16; an unknown choice is refused by name", async () => {
+    const f16 = await createGpuContext({ gemm: 'f16' });
+    try {
+      assert.equal(f16.caps.gemmInput, 'f16');
+      assert.equal(f16.caps.gemm, ctx.caps.gemm); // the f16 tiles need less memory, not more
+    } finally {
+      f16.destroy();
+    }
+    await assert.rejects(createGpuContext({ gemm: 'fp8' as 'f16' }), /gemm option 'fp8'.*auto/);
+    const saved = process.env.RWKV_WEBGPU_GEMM;
+    process.env.RWKV_WEBGPU_GEMM = 'fast';
+    try {
+      await assert.rejects(createGpuContext(), /RWKV_WEBGPU_GEMM 'fast'/);
+    } finally {
+      if (saved === undefined) delete process.env.RWKV_WEBGPU_GEMM;
+      else process.env.RWKV_WEBGPU_GEMM = saved;
+    }
+  });
+
+  for (const input of ['split', 'f16'] as const) {
+    for (const format of ['bf16', 'f16'] as const) {
+      it(
+        `${format}, X ${input}: every op, X activations and split-K against float64`,
+        { skip },
+        () => checkAgainstFloat64(ctx, format, 200, false, input),
+      );
+    }
   }
 });
 
@@ -307,8 +358,10 @@ describe('tensor-core GEMM kernel, matrix products emulated', () => {
     const ctx = await gpu();
     assert.ok(ctx.caps.shaderF16, 'this device has no shader-f16: the emulated kernel cannot run');
   });
-  for (const format of ['bf16', 'f16'] as const) {
-    it(`${format}: every op, X activations and split-K against float64`, async () =>
-      checkAgainstFloat64(await gpu(), format, 40, true));
+  for (const input of ['split', 'f16'] as const) {
+    for (const format of ['bf16', 'f16'] as const) {
+      it(`${format}, X ${input}: every op, X activations and split-K against float64`, async () =>
+        checkAgainstFloat64(await gpu(), format, 40, true, input));
+    }
   }
 });

@@ -2,7 +2,7 @@
 // Getting a WebGPU device in Node (the `webgpu` npm package, Dawn) or in a browser
 // (navigator.gpu) from one code path, with the features and limits this backend uses.
 import { NO_ROBUSTNESS_TOGGLES, TENSOR_CORE_TOGGLES, withDawnToggles } from './dawn-flags.js';
-import { sgmUnavailable } from './sgm-gemm.js';
+import { sgmUnavailable, type SgmInput } from './sgm-gemm.js';
 
 /** What the kernels may rely on, read off the adapter once. */
 export interface GpuCaps {
@@ -27,6 +27,11 @@ export interface GpuCaps {
    * when sgm-gemm.ts's gate passes, else 'f32' (kernels/matmul-tiled.wgsl, exact FMA).
    */
   gemm: 'tensor-core' | 'f32';
+  /**
+   * How the tensor-core kernel takes X (sgm-gemm.ts SgmInput): 'split' (f32-like, the default)
+   * or 'f16' (DeviceOptions.gemm = 'f16'). Only meaningful where `gemm` is 'tensor-core'.
+   */
+  gemmInput: SgmInput;
   /** Dawn's bounds checks are on (the default; DeviceOptions.robustness). */
   robustness: boolean;
 }
@@ -105,9 +110,12 @@ export interface DeviceOptions {
   timestamps?: boolean;
   /**
    * 'f32' keeps every GEMM on the exact f32 kernel (comparisons, an escape hatch); default
-   * 'auto' uses the tensor cores where available. In Node, RWKV_WEBGPU_GEMM=f32 does the same.
+   * 'auto' uses the tensor cores where available, with f32-like results (X split into two f16
+   * halves); 'f16' uses them with X rounded to f16 once — faster prefill and batched decode at
+   * the precision of fp16 inference (logits ~2e-3 of their std off; sgm-gemm.ts SgmInput).
+   * Without tensor cores 'f16' is 'auto'. In Node, RWKV_WEBGPU_GEMM=f32|f16 does the same.
    */
-  gemm?: 'auto' | 'f32';
+  gemm?: GemmChoice;
   /**
    * false turns Dawn's bounds checks off in every kernel (Node only; dawn-flags.ts says why it
    * is opt-in). In Node, RWKV_WEBGPU_ROBUSTNESS=off does the same.
@@ -121,10 +129,18 @@ function robustnessOff(opts: DeviceOptions): boolean {
   return isNode && process.env.RWKV_WEBGPU_ROBUSTNESS === 'off';
 }
 
-/** Whether the f32 GEMM is forced (option, or RWKV_WEBGPU_GEMM=f32 in Node). */
-function f32GemmForced(opts: DeviceOptions): boolean {
-  if (opts.gemm === 'f32') return true;
-  return isNode && process.env.RWKV_WEBGPU_GEMM === 'f32';
+export type GemmChoice = 'auto' | 'f32' | 'f16';
+const GEMM_CHOICES: readonly GemmChoice[] = ['auto', 'f32', 'f16'];
+
+/** The GEMM choice: the option, else RWKV_WEBGPU_GEMM in Node, else 'auto'. */
+function gemmChoice(opts: DeviceOptions): GemmChoice {
+  const env = isNode ? process.env.RWKV_WEBGPU_GEMM : undefined;
+  const choice = opts.gemm ?? (env || 'auto');
+  if (!GEMM_CHOICES.includes(choice as GemmChoice)) {
+    const from = opts.gemm !== undefined ? 'gemm option' : 'RWKV_WEBGPU_GEMM';
+    throw new Error(`${from} '${choice}': want one of ${GEMM_CHOICES.join(', ')}`);
+  }
+  return choice as GemmChoice;
 }
 
 /** The adapter's f16 × f16 → f32 16×16×16 subgroup-matrix config, if it lists one. */
@@ -149,7 +165,9 @@ function hasF16Matrices(adapter: GPUAdapter): boolean {
 }
 
 export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuContext> {
-  const forceF32 = f32GemmForced(opts);
+  const gemm = gemmChoice(opts);
+  const forceF32 = gemm === 'f32';
+  const gemmInput: SgmInput = gemm === 'f16' ? 'f16' : 'split';
   const flags = opts.dawnFlags ?? [];
   const robust = !robustnessOff(opts);
   const toggles = [
@@ -209,6 +227,7 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
     shaderF16,
     subgroupMatrixF16,
     gemm: 'f32',
+    gemmInput,
     robustness: robust,
     subgroupMinSize: info.subgroupMinSize ?? 0,
     subgroupMaxSize: info.subgroupMaxSize ?? 0,
@@ -225,7 +244,7 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
       /llvmpipe|lavapipe|swiftshader/i.test(adapterName),
   };
   // Decided for 16-bit weights; f32 weights keep the f32 kernel (runner.ts asks again).
-  if (sgmUnavailable(caps, 'bf16') === null) caps.gemm = 'tensor-core';
+  if (sgmUnavailable(caps, 'bf16', gemmInput) === null) caps.gemm = 'tensor-core';
   return {
     device,
     caps,

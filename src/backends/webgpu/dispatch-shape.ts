@@ -5,7 +5,7 @@ import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
 import { PREFETCH_WORKGROUPS } from './l2-prefetch.js';
 import { matvecDefines } from './matvec-source.js';
 import type { Pipelines } from './pipelines.js';
-import { chooseSgmPlan, sgmPasses, sgmSuits, SGM_X_SPLIT, type AnyGemmPlan } from './sgm-gemm.js';
+import { chooseSgmPlan, sgmPasses, sgmSuits, type AnyGemmPlan, type SgmInput } from './sgm-gemm.js';
 import type { Defines } from './shader-source.js';
 import type { Dispatch } from './step-program.js';
 import type { LayerMatrices, PlacedMatrix } from './weight-layout.js';
@@ -34,6 +34,8 @@ export interface StepEnv {
   epv: number;
   /** Run GEMMs on the tensor cores (kernels/matmul-sgm.wgsl; sgm-gemm.ts's gate passed). */
   tensorCores: boolean;
+  /** How X enters the tensor-core kernel (GpuCaps.gemmInput). */
+  sgmInput: SgmInput;
   /** The prefill wkv's scan form (wkv-scan-form.ts). */
   wkvScan: WkvScan;
 }
@@ -97,7 +99,7 @@ export async function dispatchPasses(
               d.logits,
               plan.plan,
               env.scratch,
-              SGM_X_SPLIT,
+              env.sgmInput === 'split',
               hasXAct(d.job),
             )
           : await gemmPasses(P, d.job, m, d.logits, plan.plan, env.scratch);
@@ -137,7 +139,7 @@ function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: StepEnv): A
   const segs = jobSegments(job, env.epv);
   const limits = { maxWorkgroupStorage: env.maxWorkgroupStorage, scratchFloats: env.scratchFloats };
   return env.tensorCores && sgmSuits(segs)
-    ? { kind: 'sgm', plan: chooseSgmPlan(m, rows, segs, job.paddedRows, limits, SGM_X_SPLIT) }
+    ? { kind: 'sgm', plan: chooseSgmPlan(m, rows, segs, job.paddedRows, limits, env.sgmInput) }
     : { kind: 'f32', plan: chooseGemmPlan(m, rows, segs, job.paddedRows, limits) };
 }
 

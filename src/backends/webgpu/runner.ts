@@ -96,7 +96,8 @@ export class Runner {
     this.pool = new StatePool(ctx, config, opts.initialSlots);
     this.pipelines = new Pipelines(ctx, weights.plan.format);
     this.tensorCores =
-      ctx.caps.gemm === 'tensor-core' && sgmUnavailable(ctx.caps, weights.plan.format) === null;
+      ctx.caps.gemm === 'tensor-core' &&
+      sgmUnavailable(ctx.caps, weights.plan.format, ctx.caps.gemmInput) === null;
     this.program = buildStepProgram(config, weights.plan, this.act, this.meta);
     this.batchedWkvOk = this.program.every(
       (d) => d.kind !== 'matmul' || d.wkvPath !== 'batched' || d.job.tileableK,
@@ -269,6 +270,7 @@ export class Runner {
       maxWorkgroupStorage: this.ctx.caps.maxWorkgroupStorage,
       epv: elementsPerVec(this.weights.plan.format),
       tensorCores: this.tensorCores,
+      sgmInput: this.ctx.caps.gemmInput,
       wkvScan: this.opts.wkvScan,
     };
     return Promise.all(

@@ -21,11 +21,17 @@ import {
 import type { WeightFormat } from './weight-layout.js';
 
 /**
- * X as hi + lo f16 halves, two products each (kernels/matmul-sgm.wgsl): f32-like results (max
- * error 1.6e-5 of the output rms at K = 2560, as the f32 kernel's 1.2e-5) instead of 6.5e-3,
- * for 62 instead of 80 TFLOP/s (H100 probe, bench/RESULTS.md).
+ * How X (f32 activations) enters the tensor-core kernel (kernels/matmul-sgm.wgsl).
+ * - 'split': as hi + lo f16 halves, every product taken twice: f32-like results (max error
+ *   1.6e-5 of the output rms at K = 2560, as the f32 kernel's 1.2e-5). The default.
+ * - 'f16': rounded to f16 once, every product once — the precision of fp16 inference (the
+ *   official code runs its activations in fp16): 6.5e-3 of the output rms in the same probe,
+ *   logits within ~2e-3 of their std on a 2-layer model (bench/RESULTS.md, eleventh session)
+ *   against ~1e-5 split. Without the lo tile, 128 × 128 tiles with K steps of 64 fit the 48 KB
+ *   of workgroup memory: 1.4× the GEMM rate (H100, M = 1024: 152 against 108 TFLOP/s).
+ *   Opt-in (DeviceOptions.gemm = 'f16').
  */
-export const SGM_X_SPLIT = true;
+export type SgmInput = 'split' | 'f16';
 
 /** What the gate reads off the device (GpuCaps fields). */
 export interface SgmDeviceInfo {
@@ -43,7 +49,11 @@ export interface SgmDeviceInfo {
  * The kernel's subgroup count per workgroup is threads / 32, so the subgroup size must be
  * exactly 32; W must convert to f16 exactly (bf16 or f16, not f32).
  */
-export function sgmUnavailable(dev: SgmDeviceInfo, format: WeightFormat): string | null {
+export function sgmUnavailable(
+  dev: SgmDeviceInfo,
+  format: WeightFormat,
+  input: SgmInput = 'split',
+): string | null {
   if (!dev.subgroups) return 'no subgroups';
   if (!dev.shaderF16) return 'no shader-f16';
   if (!dev.subgroupMatrixF16) return 'no f16 16x16x16 subgroup matrices with f32 results';
@@ -51,11 +61,9 @@ export function sgmUnavailable(dev: SgmDeviceInfo, format: WeightFormat): string
     return `subgroup size ${dev.subgroupMinSize}..${dev.subgroupMaxSize}, not exactly ${SGM_LANES}`;
   }
   if (format === 'f32') return 'f32 weights (f16 inputs would round them)';
-  if (
-    Math.min(...SGM_TILE_RATE.map((r) => sgmTileBytes(r.tile, SGM_X_SPLIT))) >
-    dev.maxWorkgroupStorage
-  )
-    return 'too little workgroup memory';
+  const xSplit = input === 'split';
+  const least = Math.min(...SGM_TILE_RATE[input].map((r) => sgmTileBytes(r.tile, xSplit)));
+  if (least > dev.maxWorkgroupStorage) return 'too little workgroup memory';
   return null;
 }
 
@@ -66,8 +74,8 @@ export interface SgmPlan {
 }
 
 /**
- * Candidate tiles and their rates (TFLOP/s over the H100 at full occupancy, with the hi/lo split
- * of X; .scratch probe at M = 1024, N = 10240, K = 2560: 62 and 45, see bench/RESULTS.md; with
+ * Candidate tiles and their rates per input form (TFLOP/s over the H100 at full occupancy; the
+ * model compares rates within one form only). 'split': .scratch probe at M = 1024, N = 10240, K = 2560: 62 and 45, see bench/RESULTS.md; with
  * the matrix loads' offsets provably in range, 75–89 and 38–53 in the same noisy probe, so the
  * ranking and the plans at M ≥ 128 are unchanged and the first readings stay). The
  * model is the f32 kernel's (gemm-shape.ts): workgroups spread evenly over the
@@ -77,12 +85,25 @@ export interface SgmPlan {
  * M = 1024, N = K = 2560 (160 tiles, 2 per multiprocessor) two splits beat one (45 vs 37
  * TFLOP/s); 128 × 128 tiles beat 64 × 128 ones at M = 128.
  */
-export const SGM_TILE_RATE: { tile: SgmTile; tflops: number }[] = [
-  // 128 × 128, one stage of BK 32 (double-buffered it needs 68 KB; Dawn allows 48 KB here)
-  { tile: { sgM: 4, sgN: 2, fm: 2, fn: 4, bk: 32, stages: 1 }, tflops: 62 },
-  // 64 × 128, two stages: more workgroups for small grids
-  { tile: { sgM: 4, sgN: 2, fm: 1, fn: 4, bk: 32, stages: 2 }, tflops: 45 },
-];
+export const SGM_TILE_RATE: Record<SgmInput, { tile: SgmTile; tflops: number }[]> = {
+  split: [
+    // 128 × 128, one stage of BK 32 (double-buffered it needs 68 KB; Dawn allows 48 KB here)
+    { tile: { sgM: 4, sgN: 2, fm: 2, fn: 4, bk: 32, stages: 1 }, tflops: 62 },
+    // 64 × 128, two stages: more workgroups for small grids
+    { tile: { sgM: 4, sgN: 2, fm: 1, fn: 4, bk: 32, stages: 2 }, tflops: 45 },
+  ],
+  // bench/gemm-tiles.ts, H100, 2.9B proj at M = 1024 (eleventh session; 'split' tiles 108 in the
+  // same call): BK 64 halves the K steps (each a round of loads, staging and two barriers, which
+  // bound this kernel); K steps of 32 stay for dispatches whose K is not a multiple of 64.
+  f16: [
+    // 128 × 128, one stage of BK 64: 45 KB
+    { tile: { sgM: 4, sgN: 2, fm: 2, fn: 4, bk: 64, stages: 1 }, tflops: 152 },
+    // 64 × 128, one stage of BK 64: more workgroups for small grids
+    { tile: { sgM: 2, sgN: 4, fm: 2, fn: 2, bk: 64, stages: 1 }, tflops: 121 },
+    // 128 × 128, two stages of BK 32: exactly 48 KB
+    { tile: { sgM: 4, sgN: 2, fm: 2, fn: 4, bk: 32, stages: 2 }, tflops: 120 },
+  ],
+};
 const BK = 32;
 /** More splits measured no faster (M = 128, K = 10240: 4 splits 187 µs, 8 splits 207 µs). */
 const MAX_SPLITS = 8;
@@ -104,15 +125,20 @@ export function chooseSgmPlan(
   segs: { n: number; k: number }[],
   paddedRows: number,
   limits: GemmLimits,
-  xSplit: boolean,
+  input: SgmInput,
 ): SgmPlan {
-  const cands = SGM_TILE_RATE.map(({ tile, tflops }) => ({
-    tile,
-    tflops,
-    rows: sgmTileRows(tile),
-    cols: sgmTileCols(tile),
-    bytes: sgmTileBytes(tile, xSplit),
-  }));
+  const xSplit = input === 'split';
+  // A tile's K steps must divide every segment's K (the job is tileable: multiples of 32).
+  const fits = (t: SgmTile) => segs.every((s) => s.k % t.bk === 0);
+  const cands = SGM_TILE_RATE[input]
+    .filter(({ tile }) => fits(tile))
+    .map(({ tile, tflops }) => ({
+      tile,
+      tflops,
+      rows: sgmTileRows(tile),
+      cols: sgmTileCols(tile),
+      bytes: sgmTileBytes(tile, xSplit),
+    }));
   const model = { bk: BK, maxSplits: MAX_SPLITS, alone: 1 };
   const best = cheapestPlan(cands, model, m, stepRows, segs, paddedRows, limits);
   if (!best) throw new Error('no tensor-core matmul tile fits this device\u2019s workgroup memory');

@@ -12,7 +12,7 @@ export interface SgmTile {
   sgN: number;
   fm: number;
   fn: number;
-  bk: 16 | 32;
+  bk: 16 | 32 | 64;
   stages: 1 | 2;
 }
 
