@@ -134,10 +134,10 @@ const extraTiles: SgmTile[] = args['sgm-tiles']
     const [sgM, sgN, fm, fn, bk, stages] = t.split(',').map(Number);
     if (
       ![sgM, sgN, fm, fn].every((v) => v >= 1) ||
-      (bk !== 16 && bk !== 32 && bk !== 64) ||
+      ![16, 32, 64, 128].includes(bk) ||
       (stages !== 1 && stages !== 2)
     ) {
-      throw new Error(`--sgm-tiles ${t}: want sgM,sgN,fm,fn,bk(16|32|64),stages(1|2)`);
+      throw new Error(`--sgm-tiles ${t}: want sgM,sgN,fm,fn,bk(16|32|64|128),stages(1|2)`);
     }
     return { sgM, sgN, fm, fn, bk, stages } as SgmTile;
   });

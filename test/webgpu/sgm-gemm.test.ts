@@ -91,9 +91,12 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
     assert.deepEqual(withDawnToggles([other], []), [other]);
   });
 
-  it('keeps short K on the f32 kernel', () => {
-    assert.equal(sgmSuits([{ k: 128 }, { k: 224 }]), false);
-    assert.equal(sgmSuits([{ k: 64 }, { k: 2560 }]), true);
+  it('keeps short K on the f32 kernel (shorter with the f16 input)', () => {
+    assert.equal(sgmSuits([{ k: 128 }, { k: 224 }], 'split'), false);
+    assert.equal(sgmSuits([{ k: 64 }, { k: 2560 }], 'split'), true);
+    // Without the lo half the LoRA up-projections (K = 64–224) gain from the tensor cores.
+    assert.equal(sgmSuits([{ k: 128 }, { k: 224 }], 'f16'), true);
+    assert.equal(sgmSuits([{ k: 32 }], 'f16'), false);
   });
 
   it('plans 2.9B shapes: full tiles at prefill, split K where the grid is small', () => {
@@ -132,6 +135,15 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
     // One segment with K a multiple of 32 but not 64: every tile of the dispatch steps by 32.
     const odd = [...proj, { n: 64, k: 2592 }];
     assert.equal(chooseSgmPlan(1024, 1024, odd, padded(odd), limits, 'f16').tile.bk, 32);
+    // Every split keeps at least 8 K steps of its tile (att.output at batch 128: K = 2560).
+    const out = [{ n: 2560, k: 2560 }];
+    for (const m of [32, 128, 256]) {
+      const p = chooseSgmPlan(m, m, out, padded(out), limits, 'f16');
+      assert.ok(
+        2560 / p.splits >= 8 * p.tile.bk,
+        `M = ${m}: ${p.splits} splits of BK ${p.tile.bk}`,
+      );
+    }
   });
 
   it('writes out one product per accumulator and k step (two with the hi/lo split)', async () => {

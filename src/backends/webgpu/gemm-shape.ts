@@ -94,10 +94,12 @@ export interface TileCandidate<T> {
   cols: number;
   /** Workgroup memory it needs. */
   bytes: number;
+  /** Its K step where it differs from the kernel's (SplitModel.bk). */
+  bk?: number;
 }
 
 export interface SplitModel {
-  /** K per split step of the kernel (a split keeps at least 8 of them). */
+  /** K per step of the kernel's tiles (a split keeps at least 8 steps of its tile). */
   bk: number;
   maxSplits: number;
   /** Rate factor of a multiprocessor that holds a single workgroup. */
@@ -121,11 +123,12 @@ export function cheapestPlan<T>(
   const kMax = Math.max(...segs.map((s) => s.k));
   let best: { tile: T; splits: number } | null = null;
   let bestCost = Infinity;
-  for (const { tile, tflops, rows, cols, bytes } of cands) {
+  for (const { tile, tflops, rows, cols, bytes, bk } of cands) {
     if (bytes > limits.maxWorkgroupStorage) continue;
+    const minSplitK = 8 * (bk ?? model.bk);
     const tiles = Math.ceil(m / rows) * segs.reduce((n, s) => n + Math.ceil(s.n / cols), 0);
     for (let splits = 1; splits <= model.maxSplits; splits++) {
-      if (splits > 1 && kMax / splits < 8 * model.bk) break;
+      if (splits > 1 && kMax / splits < minSplitK) break;
       if (splits > 1 && splits * stepRows * paddedRows > limits.scratchFloats) break;
       const perSm = Math.ceil((tiles * splits) / SMS);
       const flops = 2 * rows * cols * Math.ceil(kMax / splits);

@@ -108,15 +108,17 @@ const BK = 32;
 /** More splits measured no faster (M = 128, K = 10240: 4 splits 187 µs, 8 splits 207 µs). */
 const MAX_SPLITS = 8;
 /**
- * Dispatches whose longest K is below this stay on the f32 kernel: with a few K steps the
- * staging and epilogue dominate (probe, K = 128: 14 TFLOP/s against the f32 kernel's 21; the
- * 2.9B LoRA up-projections took 6.1 instead of 4.2 ms per 1024-token chunk).
+ * Dispatches whose longest K is below this stay on the f32 kernel. 'split': with a few K steps
+ * the staging and epilogue dominate (probe, K = 128: 14 TFLOP/s against the f32 kernel's 21; the
+ * 2.9B LoRA up-projections took 6.1 instead of 4.2 ms per 1024-token chunk). 'f16': half the
+ * products and staging, and the LoRA up-projections (K = 64–224) gain: 3.69 → 2.92 ms per
+ * 1024-token chunk at 2.9B (H100, eleventh session; prefill T = 4096 18 482 → 18 637 tok/s).
  */
-export const SGM_MIN_K = 512;
+export const SGM_MIN_K: Record<SgmInput, number> = { split: 512, f16: 64 };
 
 /** Whether a dispatch with these segments should use the tensor-core kernel (K long enough). */
-export function sgmSuits(segs: { k: number }[]): boolean {
-  return Math.max(...segs.map((s) => s.k)) >= SGM_MIN_K;
+export function sgmSuits(segs: { k: number }[], input: SgmInput): boolean {
+  return Math.max(...segs.map((s) => s.k)) >= SGM_MIN_K[input];
 }
 
 export function chooseSgmPlan(
@@ -138,6 +140,9 @@ export function chooseSgmPlan(
       rows: sgmTileRows(tile),
       cols: sgmTileCols(tile),
       bytes: sgmTileBytes(tile, xSplit),
+      // Splits of fewer K steps lose to their fixed costs: 2.9B att.output at M = 128, f16
+      // input, 128 × 128 tiles of BK 64 (H100): 6 splits (~7 steps each) 24.7 TFLOP/s, 4: 45.5.
+      bk: tile.bk,
     }));
   const model = { bk: BK, maxSplits: MAX_SPLITS, alone: 1 };
   const best = cheapestPlan(cands, model, m, stepRows, segs, paddedRows, limits);

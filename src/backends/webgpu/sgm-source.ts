@@ -5,14 +5,14 @@ import type { Defines } from './shader-source.js';
 
 /**
  * SG_M × SG_N subgroups of 32 lanes, each owning FM × FN accumulators of 16×16; K steps of BK
- * (16 or 32) through `stages` (1 or 2) workgroup-memory buffers.
+ * (16, 32, 64 or 128) through `stages` (1 or 2) workgroup-memory buffers.
  */
 export interface SgmTile {
   sgM: number;
   sgN: number;
   fm: number;
   fn: number;
-  bk: 16 | 32 | 64;
+  bk: 16 | 32 | 64 | 128;
   stages: 1 | 2;
 }
 

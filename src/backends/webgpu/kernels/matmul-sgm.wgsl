@@ -9,9 +9,9 @@ enable chromium_experimental_subgroup_matrix;
 // 16×16×16 matrices with f32 results, subgroups of exactly 32 lanes).
 //
 // A workgroup of SG_M × SG_N subgroups computes a BM × BN output tile; each subgroup owns FM × FN
-// 16×16 accumulators (f32). K advances in steps of BK (16 or 32): X (f32) and W (bf16 / f16) of
-// the next step are loaded into registers while the tensor cores multiply the current one out of
-// workgroup memory, then converted to f16 and stored (into the other stage when DOUBLE).
+// 16×16 accumulators (f32). K advances in steps of BK (16, 32, 64 or 128): X (f32) and W (bf16 /
+// f16) of the next step are loaded into registers while the tensor cores multiply the current one
+// out of workgroup memory, then converted to f16 and stored (into the other stage when DOUBLE).
 //
 // Precision: W converts to f16 exactly (bf16 has fewer mantissa bits; only values below 2^-14
 // lose bits as f16 subnormals, by at most 2^-25 absolutely). X would lose 11 bits, so with
@@ -34,7 +34,8 @@ const SG_N: u32 = {{SG_N}}u;
 const WG: u32 = SG_M * SG_N * 32u;
 const BM: u32 = SG_M * {{FM}}u * 16u;
 const BN: u32 = SG_N * {{FN}}u * 16u;
-const BK: u32 = {{BK}}u; // 16 or 32
+// K step: 16, 32, 64 or 128 (128 × 128 tiles with BK 64 fit 48 KB only without the lo tile).
+const BK: u32 = {{BK}}u;
 // f16 row stride of the staged tiles: BK + 8 halves keeps rows 16-byte aligned for the matrix
 // loads and spreads 8 consecutive rows over different banks.
 const LDS: u32 = BK + 8u;
