@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { Backend } from '../backends/backend.js';
-import { parseDevice, parseInteger, parseTokenizerKind } from './options.js';
+import type { GemmChoice } from '../backends/webgpu/device.js';
+import { GEMM_HELP, parseDevice, parseGemm, parseInteger, parseTokenizerKind } from './options.js';
 import { loadModel, type DeviceChoice } from '../runtime/load.js';
 import { openTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import type { TokenizerKind } from '../tokenizer/load.js';
@@ -15,6 +16,8 @@ export interface ModelFlags {
   device: DeviceChoice;
   /** CPU threads for matrix products (default: every core). */
   threads?: number;
+  /** WebGPU: the GEMM kernel (LoadOptions.gemm). */
+  gemm?: GemmChoice;
   /** world (default) or bytes, for byte-level models. */
   tokenizer?: TokenizerKind;
 }
@@ -31,7 +34,8 @@ export function addModelFlags(cmd: Command): Command {
       parseTokenizerKind,
       'world' as TokenizerKind,
     )
-    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger);
+    .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger)
+    .option('--gemm <kernel>', GEMM_HELP, parseGemm);
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -81,7 +85,7 @@ export async function loadModelAndTokenizer(
     // loadModel reports a missing file with a better message
   }
   const backend = await withProgress(`loading ${basename(f.model)}${size} on ${f.device}`, () =>
-    loadModel(f.model, { device: f.device, threads: f.threads }),
+    loadModel(f.model, { device: f.device, threads: f.threads, gemm: f.gemm }),
   );
   if (tokenizer.vocabSize > backend.config.vocabSize) {
     await backend.dispose();

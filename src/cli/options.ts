@@ -1,11 +1,23 @@
 // Option parsers shared by subcommands; each throws a message naming the bad value.
 import { InvalidArgumentError } from 'commander';
+import type { GemmChoice } from '../backends/webgpu/device.js';
 import type { DeviceChoice } from '../runtime/load.js';
 import type { TokenizerKind } from '../tokenizer/load.js';
 
 export function parseDevice(value: string): DeviceChoice {
   if (value === 'cpu' || value === 'webgpu' || value === 'auto') return value;
   throw new InvalidArgumentError(`unknown device "${value}" (expected cpu, webgpu or auto)`);
+}
+
+/** `--gemm`'s help line, shared by the commands that load a model. */
+export const GEMM_HELP =
+  'WebGPU matrix kernel: auto (tensor cores where the GPU has them, f32-like results), ' +
+  'f16 (tensor cores with f16 inputs: faster prefill and batches, fp16 precision) or f32 ' +
+  '(default: $RWKV_WEBGPU_GEMM, else auto)';
+
+export function parseGemm(value: string): GemmChoice {
+  if (value === 'auto' || value === 'f16' || value === 'f32') return value;
+  throw new InvalidArgumentError(`unknown gemm kernel "${value}" (expected auto, f16 or f32)`);
 }
 
 export function parseTokenList(value: string): number[] {

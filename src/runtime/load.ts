@@ -1,5 +1,6 @@
 // One call from a checkpoint path to a ready backend: file → tensors → model → backend.
 import type { Backend, DeviceName } from '../backends/backend.js';
+import type { GemmChoice } from '../backends/webgpu/device.js';
 import { CpuBackend } from '../backends/cpu/cpu-backend.js';
 import { openCheckpoint } from '../io/open-checkpoint.js';
 import { describeModel, type ModelFile } from '../model/model-file.js';
@@ -10,6 +11,12 @@ export interface LoadOptions {
   device?: DeviceChoice;
   /** CPU backend: threads for matrix products (default: every core; 1 = no worker threads). */
   threads?: number;
+  /**
+   * WebGPU backend: its GEMM kernel (DeviceOptions.gemm): 'auto' (tensor cores where available,
+   * f32-like results), 'f16' (tensor cores with f16 inputs: faster prefill and batches at fp16
+   * precision) or 'f32'. Default: RWKV_WEBGPU_GEMM, else 'auto'.
+   */
+  gemm?: GemmChoice;
 }
 
 /** Opens and validates a checkpoint without loading weights (for `rwkv info`). */
@@ -26,7 +33,7 @@ export async function openModel(path: string): Promise<ModelFile> {
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Backend> {
   const model = await openModel(path);
   try {
-    return await createBackend(model, opts.device ?? 'cpu', opts.threads);
+    return await createBackend(model, opts.device ?? 'cpu', opts.threads, opts.gemm);
   } finally {
     await model.checkpoint.close();
   }
@@ -36,15 +43,24 @@ export async function createBackend(
   model: ModelFile,
   device: DeviceChoice,
   threads?: number,
+  gemm?: GemmChoice,
 ): Promise<Backend> {
+  if (device === 'cpu' && gemm !== undefined && gemm !== 'auto') {
+    throw new Error(
+      `gemm '${gemm}' chooses the WebGPU backend's matrix kernel; the CPU backend has none ` +
+        '(use device webgpu or auto)',
+    );
+  }
   switch (device) {
     case 'cpu':
       return CpuBackend.load(model, { threads });
     case 'auto':
-      return (await import('../backends/webgpu/select.js')).loadAuto(model, () =>
-        CpuBackend.load(model, { threads }),
+      return (await import('../backends/webgpu/select.js')).loadAuto(
+        model,
+        () => CpuBackend.load(model, { threads }),
+        gemm,
       );
     case 'webgpu':
-      return (await import('../backends/webgpu/select.js')).loadWebGpu(model);
+      return (await import('../backends/webgpu/select.js')).loadWebGpu(model, gemm);
   }
 }

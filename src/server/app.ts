@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Backend } from '../backends/backend.js';
+import type { GemmChoice } from '../backends/webgpu/device.js';
 import { loadModel, type DeviceChoice } from '../runtime/load.js';
 import { BatchScheduler } from '../runtime/scheduler.js';
 import { openTokenizer } from '../tokenizer/load.js';
@@ -30,6 +31,8 @@ export interface ServeOptions {
   device?: DeviceChoice;
   /** CPU backend: threads for matrix products (default: every core). */
   threads?: number;
+  /** WebGPU backend: its GEMM kernel (LoadOptions.gemm). */
+  gemm?: GemmChoice;
   /** Already loaded model and tokenizer (tests share one across servers). */
   backend?: Backend;
   tokenizer?: Tokenizer;
@@ -94,7 +97,8 @@ export async function buildServer(opts: ServeOptions): Promise<{
   const o = { ...SERVE_DEFAULTS, ...definedOnly(opts) };
   if (!opts.backend && !opts.model) throw new Error('serve: give a model path (--model)');
   const backend =
-    opts.backend ?? (await loadModel(opts.model!, { device: o.device, threads: o.threads }));
+    opts.backend ??
+    (await loadModel(opts.model!, { device: o.device, threads: o.threads, gemm: o.gemm }));
   const tokenizer =
     opts.tokenizer ??
     openTokenizer({ vocab: opts.vocab, model: opts.model, vocabSize: backend.config.vocabSize });

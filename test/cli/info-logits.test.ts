@@ -76,4 +76,14 @@ describe('rwkv info / logits', () => {
     assert.notEqual(outOfVocab.code, 0);
     assert.match(outOfVocab.stderr, /token id 99999 is outside the vocabulary/);
   });
+
+  it('--gemm names a bad kernel, and refuses a kernel choice for the CPU backend', async () => {
+    const args = ['logits', '--model', fx.files[0], '--tokens', '1', '--out', '/tmp/x'];
+    const bad = await runCli([...args, '--gemm', 'fp8']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /unknown gemm kernel "fp8" \(expected auto, f16 or f32\)/);
+    const cpu = await runCli([...args, '--device', 'cpu', '--gemm', 'f16']);
+    assert.notEqual(cpu.code, 0);
+    assert.match(cpu.stderr, /gemm 'f16' chooses the WebGPU backend's matrix kernel/);
+  });
 });

@@ -8,7 +8,7 @@ import type { DrawOutcome, DrawPlan } from '../device-draw.js';
 import { DrawKernel } from './draw-kernel.js';
 import type { RwkvConfig } from '../../model/config.js';
 import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/state.js';
-import { createGpuContext, type GpuContext } from './device.js';
+import { createGpuContext, type GemmChoice, type GpuCaps, type GpuContext } from './device.js';
 import { Readback } from './readback.js';
 import { ResidentStates } from './resident-states.js';
 import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
@@ -28,6 +28,11 @@ export interface WebGpuOptions extends UploadOptions {
   maxResidentStates?: number;
   /** Use this context instead of creating one (tests share one device). */
   context?: GpuContext;
+  /**
+   * The GEMM kernel of the context the backend creates (DeviceOptions.gemm: 'auto', 'f32' or
+   * 'f16'); with `context`, that context's own choice holds and this must be left out.
+   */
+  gemm?: GemmChoice;
   /** Destroy `context` with the backend (default: only a context the backend created). */
   ownContext?: boolean;
   /**
@@ -70,7 +75,10 @@ export class WebGpuBackend implements Backend {
     source: WeightSource & { identity: ModelIdentity },
     opts: WebGpuOptions = {},
   ): Promise<WebGpuBackend> {
-    const ctx = opts.context ?? (await createGpuContext());
+    if (opts.context && opts.gemm !== undefined) {
+      throw new Error('WebGpuBackend.load: give gemm to createGpuContext when passing a context');
+    }
+    const ctx = opts.context ?? (await createGpuContext({ gemm: opts.gemm }));
     const c = source.config;
     try {
       const weights = await uploadWeights(ctx, source, opts);
@@ -106,6 +114,11 @@ export class WebGpuBackend implements Backend {
 
   get config(): RwkvConfig {
     return this.model.config;
+  }
+
+  /** What the device offers and which kernels run (GEMM kernel and input, subgroups, …). */
+  get caps(): GpuCaps {
+    return this.ctx.caps;
   }
 
   /** GPU memory: weights, scratch, and the state pool's fixed cost per session. */

@@ -3,17 +3,21 @@
 // such as lavapipe is correct but slower than the CPU backend, so auto does not pick it).
 import type { Backend } from '../backend.js';
 import type { ModelFile } from '../../model/model-file.js';
-import { createGpuContext, NoGpuAdapterError } from './device.js';
+import { createGpuContext, NoGpuAdapterError, type GemmChoice } from './device.js';
 import { WebGpuBackend } from './backend.js';
 
-export function loadWebGpu(model: ModelFile): Promise<Backend> {
-  return WebGpuBackend.load(model);
+export function loadWebGpu(model: ModelFile, gemm?: GemmChoice): Promise<Backend> {
+  return WebGpuBackend.load(model, { gemm });
 }
 
-export async function loadAuto(model: ModelFile, cpu: () => Promise<Backend>): Promise<Backend> {
+export async function loadAuto(
+  model: ModelFile,
+  cpu: () => Promise<Backend>,
+  gemm?: GemmChoice,
+): Promise<Backend> {
   let ctx;
   try {
-    ctx = await createGpuContext();
+    ctx = await createGpuContext({ gemm });
   } catch (err) {
     if (err instanceof NoGpuAdapterError) return cpu();
     throw err;

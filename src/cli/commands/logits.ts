@@ -3,7 +3,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadModel, type DeviceChoice } from '../../runtime/load.js';
-import { parseDevice, parseInteger, parseTokenList } from '../options.js';
+import type { GemmChoice } from '../../backends/webgpu/device.js';
+import { GEMM_HELP, parseDevice, parseGemm, parseInteger, parseTokenList } from '../options.js';
 
 interface LogitsOptions {
   model: string;
@@ -11,6 +12,7 @@ interface LogitsOptions {
   out: string;
   device: DeviceChoice;
   threads?: number;
+  gemm?: GemmChoice;
 }
 
 export function registerLogits(program: Command): void {
@@ -22,9 +24,14 @@ export function registerLogits(program: Command): void {
     .requiredOption('--out <file>', 'output file (tokens × vocab float32)')
     .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
     .option('--threads <n>', 'CPU threads for matrix products (default: all cores)', parseInteger)
+    .option('--gemm <kernel>', GEMM_HELP, parseGemm)
     .action(async (opts: LogitsOptions) => {
       const tokens = parseTokenList(opts.tokens);
-      const backend = await loadModel(opts.model, { device: opts.device, threads: opts.threads });
+      const backend = await loadModel(opts.model, {
+        device: opts.device,
+        threads: opts.threads,
+        gemm: opts.gemm,
+      });
       try {
         const rows = await backend.forwardAll(backend.createState(), tokens);
         const V = backend.config.vocabSize;

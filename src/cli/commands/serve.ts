@@ -2,13 +2,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { defaultStateDir, SERVE_DEFAULTS, startServer } from '../../server/app.js';
 import type { DeviceChoice } from '../../runtime/load.js';
-import { parseDevice, parseInteger } from '../options.js';
+import type { GemmChoice } from '../../backends/webgpu/device.js';
+import { GEMM_HELP, parseDevice, parseGemm, parseInteger } from '../options.js';
 
 interface ServeFlags {
   model: string;
   vocab?: string;
   device: DeviceChoice;
   threads?: number;
+  gemm?: GemmChoice;
   name?: string;
   host: string;
   port: number;
@@ -42,6 +44,7 @@ export function registerServe(program: Command): void {
     )
     .option('--device <device>', 'cpu, webgpu or auto', parseDevice, 'cpu' as DeviceChoice)
     .option('--threads <n>', 'CPU threads for matrix products (default: every core)', atLeast(1))
+    .option('--gemm <kernel>', GEMM_HELP, parseGemm)
     .option('--name <id>', 'model id clients send (default: the file name without extension)')
     .option('--host <host>', 'address to listen on', d.host)
     .option('--port <port>', 'port to listen on (0 = any free port)', atLeast(0), d.port)
@@ -72,6 +75,7 @@ export function registerServe(program: Command): void {
         vocab: flags.vocab,
         device: flags.device,
         threads: flags.threads,
+        gemm: flags.gemm,
         modelName: flags.name,
         host: flags.host,
         port: flags.port,
