@@ -45,6 +45,20 @@ const up4 = (n: number) => Math.ceil(n / 4) * 4;
 /** LoRA hidden widths are padded to 8 so a 16-bit weight vec4 never reads past them. */
 const up8 = (n: number) => Math.ceil(n / 8) * 8;
 
+/**
+ * Step capacity (WebGpuOptions.maxRows) when the caller gives none: the most rows whose
+ * activations stay within a tenth of the weights' bytes, as a power of two from 256 to 1024.
+ * Longer prefill chunks are faster (2.9B on the H100, T = 4096: 256 rows 12 014–12 065 tok/s,
+ * 512 13 255, 1024 14 667–14 686; bench/RESULTS.md, eleventh session) at ~0.35 MB of activations
+ * per row there; small models, whose activations per row are large next to their weights, keep
+ * 256.
+ */
+export function defaultMaxRows(weightBytes: number, bytesPerRow: number): number {
+  let rows = 256;
+  while (rows < 1024 && 2 * rows * bytesPerRow <= weightBytes / 10) rows *= 2;
+  return rows;
+}
+
 /** Floats one more row of step capacity costs. */
 export function actFloatsPerRow(c: RwkvConfig): number {
   return actLayout(c, 2).totalFloats - actLayout(c, 1).totalFloats;

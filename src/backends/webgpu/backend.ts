@@ -14,10 +14,14 @@ import { ResidentStates } from './resident-states.js';
 import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
 import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
-import { actFloatsPerRow } from './act-layout.js';
+import { actFloatsPerRow, defaultMaxRows } from './act-layout.js';
 
 export interface WebGpuOptions extends UploadOptions {
-  /** Tokens per step: prefill chunk and largest batch (default: 256, less if memory is tight). */
+  /**
+   * Tokens per step: prefill chunk and largest batch. Default: 256 to 1024 by the model's size
+   * (act-layout.ts defaultMaxRows: activations within a tenth of the weights), less where a
+   * binding cannot hold them.
+   */
   maxRows?: number;
   /** Sessions the state pool starts with. */
   initialSlots?: number;
@@ -85,7 +89,7 @@ export class WebGpuBackend implements Backend {
       // Bound the activations to a quarter of one binding (the act buffer is bound whole).
       const perRow = actFloatsPerRow(c) * 4;
       const fit = Math.max(1, Math.floor(ctx.caps.maxBinding / perRow));
-      const maxRows = Math.min(opts.maxRows ?? 256, fit);
+      const maxRows = Math.min(opts.maxRows ?? defaultMaxRows(weights.bytes, perRow), fit);
       const logitRows = Math.max(
         1,
         Math.min(maxRows, Math.floor(ctx.caps.maxBinding / (c.vocabSize * 4))),
