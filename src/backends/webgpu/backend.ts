@@ -16,11 +16,14 @@ import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
 import { actFloatsPerRow, defaultMaxRows } from './act-layout.js';
 
+/** Logit rows of the default step capacity (WebGpuOptions.maxRows left out). */
+const DEFAULT_LOGIT_ROWS = 256;
+
 export interface WebGpuOptions extends UploadOptions {
   /**
-   * Tokens per step: prefill chunk and largest batch. Default: 256 to 1024 by the model's size
-   * (act-layout.ts defaultMaxRows: activations within a tenth of the weights), less where a
-   * binding cannot hold them.
+   * Tokens per step: prefill chunk and largest batch, and as many logit rows. Default: 256 to
+   * 1024 tokens by the model's size (act-layout.ts defaultMaxRows: activations within a tenth
+   * of the weights) with 256 logit rows, less where a binding cannot hold them.
    */
   maxRows?: number;
   /** Sessions the state pool starts with. */
@@ -90,9 +93,15 @@ export class WebGpuBackend implements Backend {
       const perRow = actFloatsPerRow(c) * 4;
       const fit = Math.max(1, Math.floor(ctx.caps.maxBinding / perRow));
       const maxRows = Math.min(opts.maxRows ?? defaultMaxRows(weights.bytes, perRow), fit);
+      // Logit rows (V floats each: 256 KB at V = 65 536) only where a step reads them out: the
+      // last token of a prompt, or every token with forwardAll. The size-based default grows the
+      // prefill chunk, not these: past 256 rows a step's logits come out 256 at a time.
       const logitRows = Math.max(
         1,
-        Math.min(maxRows, Math.floor(ctx.caps.maxBinding / (c.vocabSize * 4))),
+        Math.min(
+          opts.maxRows ?? Math.min(maxRows, DEFAULT_LOGIT_ROWS),
+          Math.floor(ctx.caps.maxBinding / (c.vocabSize * 4)),
+        ),
       );
       const runner = new Runner(ctx, c, weights, {
         maxRows,
