@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { Backend } from '../backends/backend.js';
+import { backendSummary } from './backend-summary.js';
 import type { GemmChoice } from '../backends/webgpu/device.js';
 import { GEMM_HELP, parseDevice, parseGemm, parseInteger, parseTokenizerKind } from './options.js';
 import { loadModel, type DeviceChoice } from '../runtime/load.js';
@@ -87,6 +88,7 @@ export async function loadModelAndTokenizer(
   const backend = await withProgress(`loading ${basename(f.model)}${size} on ${f.device}`, () =>
     loadModel(f.model, { device: f.device, threads: f.threads, gemm: f.gemm }),
   );
+  process.stderr.write(`running on ${backendSummary(backend)}\n`);
   if (tokenizer.vocabSize > backend.config.vocabSize) {
     await backend.dispose();
     throw new Error(

@@ -27,6 +27,7 @@ describe('rwkv generate', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.toString('hex'), ref.greedy_bytes_hex);
     assert.match(r.stderr, /\[length\] 31 prompt \+ 24 generated tokens/);
+    assert.match(r.stderr, /^running on cpu$/m);
   });
 
   it('--stop ends the output before the stop string, which is not printed', async () => {

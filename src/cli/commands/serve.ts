@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { defaultStateDir, SERVE_DEFAULTS, startServer } from '../../server/app.js';
 import type { DeviceChoice } from '../../runtime/load.js';
 import type { GemmChoice } from '../../backends/webgpu/device.js';
+import { backendSummary } from '../backend-summary.js';
 import { GEMM_HELP, parseDevice, parseGemm, parseInteger } from '../options.js';
 
 interface ServeFlags {
@@ -89,7 +90,7 @@ export function registerServe(program: Command): void {
         logger: { level: flags.quiet ? 'warn' : 'info' },
       });
       process.stderr.write(
-        `rwkv serve: model "${server.ctx.modelName}" on ${server.ctx.backend.device}, ` +
+        `rwkv serve: model "${server.ctx.modelName}" on ${backendSummary(server.ctx.backend)}, ` +
           `listening on ${server.url} (chat page: ${server.url}/, API: ${server.url}/v1)\n`,
       );
       const stop = () => void server.close().then(() => process.exit(0));

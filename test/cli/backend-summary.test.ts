@@ -1,0 +1,31 @@
+// The "running on …" line: the backend `auto` took, and on WebGPU the adapter and GEMM kernel.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Backend } from '../../src/backends/backend.js';
+import type { GpuCaps } from '../../src/backends/webgpu/device.js';
+import { backendSummary } from '../../src/cli/backend-summary.js';
+
+const gpuBackend = (caps: Partial<GpuCaps>) =>
+  ({ device: 'webgpu', caps: { adapterName: 'nvidia h100', ...caps } }) as unknown as Backend;
+
+describe('backendSummary', () => {
+  it('names the CPU backend', () => {
+    assert.equal(backendSummary({ device: 'cpu' } as Backend), 'cpu');
+  });
+
+  it('names the adapter and which GEMM kernel runs on WebGPU', () => {
+    assert.equal(
+      backendSummary(gpuBackend({ gemm: 'tensor-core', gemmInput: 'split' })),
+      'webgpu (nvidia h100; tensor-core GEMM, f32-like)',
+    );
+    assert.equal(
+      backendSummary(gpuBackend({ gemm: 'tensor-core', gemmInput: 'f16' })),
+      'webgpu (nvidia h100; tensor-core GEMM, f16 inputs)',
+    );
+    // Asked for f16 inputs on a GPU without tensor cores: the f32 kernel, and the line says so.
+    assert.equal(
+      backendSummary(gpuBackend({ gemm: 'f32', gemmInput: 'f16' })),
+      'webgpu (nvidia h100; f32 GEMM)',
+    );
+  });
+});
