@@ -92,6 +92,46 @@ describe('WebGPU backend vs CPU backend (synthetic models)', () => {
     await g.dispose();
   });
 
+  it('a step of 320 rows holding two sequences (one from a saved shift) matches', async () => {
+    // 320 rows in one step: sequence A's 200-token prompt from a new state, then B's 120 tokens
+    // after 9 of its own (its token shift comes from the state). C = 1152: 288 vec4 per row,
+    // more than one 256-wide workgroup covers.
+    // (Multi-row steps past 8 rows need K a multiple of 32: whole LoRA ranks.)
+    const wide: RwkvConfig = {
+      ...odd,
+      nLayer: 1,
+      nEmbd: 1152,
+      nHead: 18,
+      headSize: 64,
+      lora: { decay: 32, iclr: 32, valueResidual: 32, gate: 64 },
+    };
+    const { cpu, gpu: g } = await backendsFor(syntheticCheckpoint(wide, { seed: 8 }), {
+      maxRows: 320,
+    });
+    const prompt = (n: number, seed: number) =>
+      Array.from({ length: n }, (_, i) => (i * 37 + seed * 11) % wide.vocabSize);
+    const [a, b0, b] = [prompt(200, 1), prompt(9, 2), prompt(120, 3)];
+    const [ca, cb] = [cpu.createState(), cpu.createState()];
+    const [ga, gb] = [g.createState(), g.createState()];
+    await cpu.forward(cb, b0);
+    await g.forward(gb, b0);
+    const want = [await cpu.forward(ca, a), await cpu.forward(cb, b)];
+    const got = await g.forwardMany([ga, gb], [a, b], [true, true], [null, null]);
+    got.forEach((out, i) => {
+      assert.ok(out && 'logits' in out, `sequence ${i}: no logits row`);
+      const rel = relDiff(out.logits, want[i]);
+      assert.ok(rel <= 1e-3, `sequence ${i}: logits max|Δ|/std = ${rel}`);
+    });
+    for (const [s, c] of [
+      [ga, ca],
+      [gb, cb],
+    ] as const) {
+      await s.sync();
+      assert.ok(relDiff(s.data, c.data) <= 1e-3, `state: ${relDiff(s.data, c.data)}`);
+    }
+    await g.dispose();
+  });
+
   it('without subgroups (workgroup-memory fallbacks), decode and prefill still match', async () => {
     // Head size 64 takes the vectorised decode and the prefill scan kernels.
     const cfg: RwkvConfig = { ...odd, headSize: 64, nHead: 2 };
