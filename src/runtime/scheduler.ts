@@ -253,7 +253,12 @@ export class BatchScheduler {
    * and the backend can (at batch 128 its CPU sampling was ~150 ms per 128 joins).
    */
   private firstTokenPlan(c: PrefillChunk): DrawPlan | null {
-    return c.last && c.slot.job.nextDrawn ? (c.slot.job.drawPlan?.() ?? null) : null;
+    return c.last ? this.drawPlanOf(c.slot) : null;
+  }
+
+  /** The plan the job's next token is drawn under on the device, if it has one. */
+  private drawPlanOf(slot: Slot): DrawPlan | null {
+    return (slot.job.nextDrawn && slot.job.drawPlan?.()) || null;
   }
 
   /** After a job's chunk was read: its position, and at the prompt's end its first outcome. */
@@ -281,7 +286,7 @@ export class BatchScheduler {
         [...batch.map((r) => [r.token]), ...chunks.map((c) => c.tokens)],
         [...batch.map(() => true), ...chunks.map((c) => c.last)],
         [
-          ...batch.map((r) => (draws && r.slot.job.nextDrawn && r.slot.job.drawPlan?.()) || null),
+          ...batch.map((r) => (draws ? this.drawPlanOf(r.slot) : null)),
           ...chunks.map((c) => (draws ? this.firstTokenPlan(c) : null)),
         ],
       );
@@ -305,9 +310,7 @@ export class BatchScheduler {
       const states = batch.map((r) => r.slot.job.state);
       const tokens = batch.map((r) => r.token);
       const draw = this.backend.forwardBatchDraw?.bind(this.backend);
-      const plans = draw
-        ? batch.map((r) => (r.slot.job.nextDrawn && r.slot.job.drawPlan?.()) || null)
-        : [];
+      const plans = draw ? batch.map((r) => this.drawPlanOf(r.slot)) : [];
       if (draw && plans.some((p) => p !== null)) {
         const outcomes = await draw(states, tokens, plans);
         batch.forEach((r, i) => (r.slot.logits = outcomes[i]));
