@@ -99,7 +99,8 @@ export class WebGpuBackend implements Backend {
       const logitRows = Math.max(
         1,
         Math.min(
-          opts.maxRows ?? Math.min(maxRows, DEFAULT_LOGIT_ROWS),
+          maxRows,
+          opts.maxRows === undefined ? DEFAULT_LOGIT_ROWS : maxRows,
           Math.floor(ctx.caps.maxBinding / (c.vocabSize * 4)),
         ),
       );
