@@ -28,9 +28,9 @@ export interface ActLayout {
   /** LayerNorm(ln_out) of the rows whose logits are wanted [rows][C]. */
   normed: number;
   /**
-   * The chunked prefill wkv's per-chunk matrices [rows][C] (kernels/wkv-chunk-mats.wgsl). They
-   * live and die inside the time mix, so they share `ffnHid`, which the channel mix fills
-   * afterwards.
+   * The chunked prefill wkv's per-token vectors ṽ and ŷ, two planes of [rows][C]
+   * (kernels/wkv-chunk-mats.wgsl). They live and die inside the time mix, so they share
+   * `ffnHid`, which the channel mix fills afterwards.
    */
   wkvMats: number;
   /** Per-head bonus sums of the prefill wkv [rows][H]. */
@@ -91,7 +91,7 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const y = take(plane);
   const ffnIn = take(plane);
   const ffnHid = take(rows * c.ffnDim);
-  const wkvMats = c.ffnDim >= C ? ffnHid : take(plane);
+  const wkvMats = c.ffnDim >= 2 * C ? ffnHid : take(2 * plane);
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
   // Split-K partials: at most 16 planes (which the rows-per-binding fit in backend.ts counts)

@@ -270,7 +270,7 @@ async function dispatchPipeline(
     case 'lnRows':
       return P.get('ln-rows', 'lnRows', { PER: lnPer(config) });
     case 'wkv': {
-      const defs = { N: config.headSize, HMAX: wkv.hmax, POOL4: false };
+      const defs = { N: config.headSize, HMAX: wkv.hmax, POOL4: false, ACT4: false };
       // Head size 64 has the vectorised single-token kernels (state as vec4); others the
       // generic one.
       const vec = { ...defs, POOL4: true };

@@ -3,11 +3,12 @@
 //   a dependent chain of two 4-lane sums: ~0.7 µs per token and layer on the H100 (2.9B,
 //   bench/RESULTS.md), 23 of ~113 ms of a 1024-token chunk.
 // - 'chunked' (kernels/wkv-chunk-mats.wgsl, then kernels/wkv-chunk-scan.wgsl): the state-free
-//   part of 16-token chunks (decay products, 16×16 matrices, a triangular inverse) in parallel
-//   over all chunks, then per chunk three small matrix products in order. Exact in exact
-//   arithmetic; in f32 it matches the serial form to 5e-6..2e-5 of the logits' and state's std
-//   on the fixture models (test/webgpu/wkv-chunked.test.ts). On the H100 (bench/RESULTS.md)
-//   it takes ~15 instead of 23 ms of a 1024-token 2.9B chunk (prefill +9 %); bench
+//   part of 16-token chunks (decay products, 16×16 matrices, a triangular inverse, and the
+//   per-token vectors they fold into) in parallel over all chunks, then per chunk two small
+//   products with the state in order. Exact in exact arithmetic; in f32 it matches the serial
+//   form to 5e-6..2e-5 of the logits' and state's std on the fixture models
+//   (test/webgpu/wkv-chunked.test.ts). On the H100 (bench/RESULTS.md) the two passes take ~10 ms
+//   of a 1024-token 2.9B chunk (matrices 3.8, scan 6.1) where the serial scan took 23; bench
 //   --wkv-scan compares the two.
 import type { RwkvConfig } from '../../model/config.js';
 import type { GemmPass } from './gemm-shape.js';
@@ -18,13 +19,13 @@ export type WkvScan = 'serial' | 'chunked';
 /** Tokens per chunk (the kernels' L). */
 const CHUNK = 16;
 /**
- * Value rows per scan workgroup (wkv-chunk-scan's RB, a multiple of 4 up to 16). H100, 2.9B,
- * 1024-token chunk, two runs each in one call: 16 rows (160 workgroups of 256 invocations for
- * 40 heads) 11.6 / 11.4 ms of scan, 8 rows 9.0 / 9.0 ms, 4 rows 11.7 ms. The scan is bound by
- * each multiprocessor's workgroup-memory reads; 160 workgroups left 28 of the 132
- * multiprocessors with two and the rest with one.
+ * Value rows per scan workgroup (wkv-chunk-scan's RB: 4 to 64, 16 invocations per row). H100,
+ * 2.9B, 1024-token chunk (bench/RESULTS.md, twelfth session): 8 rows 7.8 ms of scan, 16 rows
+ * 6.1, 32 rows 6.0, 64 rows 11.5 (40 workgroups for 40 heads). Each workgroup reads the chunk's
+ * vectors whole, so fewer rows read them more often; 16 rows need 256 invocations and 24 KB of
+ * workgroup memory, within what the chunked form asks of a device anyway.
  */
-const SCAN_ROWS = 8;
+const SCAN_ROWS = 16;
 
 /**
  * Workgroup memory of the chunked kernels (the larger, wkv-chunk-mats: Γ 16×64, four 16×65
@@ -76,7 +77,7 @@ export async function chunkedScanPasses(
   if (config.headSize !== 64) {
     throw new Error(`the chunked wkv scan is written for head size 64 (got ${config.headSize})`);
   }
-  const defs = { N: config.headSize, HMAX: hmax, POOL4: false };
+  const defs = { N: config.headSize, HMAX: hmax, POOL4: false, ACT4: false };
   const H = config.nHead;
   return [
     {
@@ -85,7 +86,7 @@ export async function chunkedScanPasses(
       suffix: '-mats',
     },
     {
-      pipeline: await P.get('wkv-chunk-scan', 'wkv', { ...defs, SCAN_ROWS }),
+      pipeline: await P.get('wkv-chunk-scan', 'wkv', { ...defs, SCAN_ROWS, ACT4: true }),
       grid: [seqs, H, config.headSize / SCAN_ROWS],
       suffix: '-chunked',
     },

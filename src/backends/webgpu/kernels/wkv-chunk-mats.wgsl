@@ -1,7 +1,7 @@
 // Prefill, chunked wkv, step 2a of the scan: per (sequence, head, chunk of L = 16 tokens),
 // everything the recurrence over the chunk needs that does not depend on the state, so that
-// wkv-chunk-scan (the only part that runs in order over a sequence) is a few small matrix
-// products per chunk instead of 16 dependent token steps.
+// wkv-chunk-scan (the only part that runs in order over a sequence) is two small products per
+// chunk instead of 16 dependent token steps.
 //
 // One head's recurrence (S: N×N, value row i, key column j; S_{-1} = the state before the chunk):
 //   S_t = S_{t-1}·diag(w_t) + u_t·β_tᵀ + v_t·k_tᵀ,   u_t = −S_{t-1}·α_t,   y_t = S_t·r_t
@@ -13,16 +13,20 @@
 //   c_t = S_{-1}·ã_t, d_t = S_{-1}·r̃_t:
 //   (I + A)·U = −C − B·V,   Y = D + P·U + Q·V,
 //   S_end = S_{-1}·diag(Γ_end) + Σ_s (u_s·(b̂_s∘Γ_end)ᵀ + v_s·(k̂_s∘Γ_end)ᵀ)
-// (rows of U, V, C, D, Y are tokens). Here: M = (I + A)⁻¹ (forward substitution) and the four
-// L×L matrices the scan applies, U = −M·C − (M·B)·V and Y = D − (P·M)·C + (Q − P·M·B)·V.
+// (rows of U, V, C, D, Y are tokens). With M = (I + A)⁻¹ (forward substitution) both products
+// with the state fold into per-token vectors, as C and D are S_{-1} applied to Ã and R̃:
+//   U = −S_{-1}·W̃ − Ṽ,  Y = S_{-1}·R̂ + Ŷ   (per value row i: u_t,i = −S_i·w̃_t − ṽ_t,i, …)
+//   W̃ = M·Ã,  R̂ = R̃ − (P·M)·Ã,  Ṽ = (M·B)·V,  Ŷ = (Q − P·M·B)·V
+// so the scan does, per chunk, one pass of dot products with the state (U and Y) and the state
+// update, with a barrier each (before: the 16 × 16 matrices applied to C there, four barriers).
 //
 // Why this is safe in f32: RWKV-7's decay is exp(−e^{−1/2}·sigmoid(·)) > 0.545, so over 16
 // tokens Γ ≥ 0.545^16 ≈ 6e-5 and 1/Γ ≤ 1.6e4; every A…Q entry is a product Γ_{t'}/Γ_s ≤ 1 of
 // factors of modest size (|kk| = 1, a < 1), as in the recurrence itself.
 //
 // Outputs, in place of the prefill planes (wkv-prep) for rows of the chunk: plane 0 ← Γ_t,
-// plane 1 ← ã_t, plane 2 ← b̂_t∘Γ_end, plane 3 ← k̂_t∘Γ_end, r ← r̃_t; and at P.mats (a [rows][C]
-// region) row t of the chunk, columns h·N + [0, 16, 32, 48] + s: M, M·B, P·M, Q − P·M·B.
+// plane 1 ← w̃_t, plane 2 ← b̂_t∘Γ_end, plane 3 ← k̂_t∘Γ_end, r ← r̂_t; and in the two [rows][C]
+// planes at P.mats, ṽ_t and ŷ_t (plane 4, v, stays for the scan and wkv-post).
 const N: u32 = 64u; // head size (the four L-wide matrices fill one N-wide row per token)
 const L: u32 = 16u; // tokens per chunk
 const WG: u32 = 256u;
@@ -38,8 +42,8 @@ var<workgroup> xa: array<f32, L * LP>; // ã_t
 var<workgroup> xb: array<f32, L * LP>; // b̂_t
 var<workgroup> xk: array<f32, L * LP>; // k̂_t
 var<workgroup> xr: array<f32, L * LP>; // r̃_t
-var<workgroup> ma: array<f32, L * L>; // A
-var<workgroup> mbk: array<f32, L * L>; // B
+var<workgroup> ma: array<f32, L * L>; // A, later P·M
+var<workgroup> mbk: array<f32, L * L>; // B, later Q − P·M·B
 var<workgroup> mp: array<f32, L * L>; // P
 var<workgroup> mm: array<f32, L * L>; // M = (I + A)⁻¹
 var<workgroup> mmb: array<f32, L * L>; // M·B
@@ -63,6 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var kka: array<f32, 4>;
   var kv: array<f32, 4>;
   var rv: array<f32, 4>;
+  var vv: array<f32, 4>;
   for (var e = 0u; e < 4u; e++) {
     let t = tq + 4u * e;
     let ok = t < n;
@@ -73,6 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     kka[e] = select(0.0, act[pa + 2u * P.plane], ok);
     kv[e] = select(0.0, act[pa + 3u * P.plane], ok);
     rv[e] = select(0.0, act[P.r_off + at], ok);
+    vv[e] = select(0.0, act[pa + 4u * P.plane], ok);
   }
   workgroupBarrier();
   if (lid < N) {
@@ -100,10 +106,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let pa = P.planes + at;
       let to_end = g_end / g; // ≤ 1
       act[pa] = g;
-      act[pa + P.plane] = a_t;
       act[pa + 2u * P.plane] = kka[e] * to_end;
       act[pa + 3u * P.plane] = kv[e] * to_end;
-      act[P.r_off + at] = r_t;
     }
   }
   workgroupBarrier();
@@ -130,6 +134,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   mp[lid] = select(0.0, sp, s <= t);
   let q_ts = select(0.0, sq, s <= t);
   workgroupBarrier();
+
+  // b̂ is read: its tile takes V for the products at the end.
+  for (var e = 0u; e < 4u; e++) {
+    xb[(tq + 4u * e) * LP + j] = vv[e];
+  }
 
   // M = (I + A)⁻¹, A strictly lower triangular, by forward substitution with every entry in
   // flight: invocation (t, s) holds M[t][s]; at step x row x is final and is published, and
@@ -160,11 +169,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var x = 0u; x < L; x++) {
     p_mb += mp[t * L + x] * mmb[x * L + s];
   }
-  if (t < n) {
-    let o = P.mats + (first + t) * P.c + hc;
-    act[o + s] = mm[lid];
-    act[o + L + s] = m_b;
-    act[o + 2u * L + s] = p_m;
-    act[o + 3u * L + s] = q_ts - p_mb;
+  // A and B are no longer read (the substitution and M·B are done): their tiles take P·M and
+  // Q − P·M·B.
+  ma[lid] = p_m;
+  mbk[lid] = q_ts - p_mb;
+  workgroupBarrier();
+
+  // The per-token vectors of channel j (as a value row for ṽ, ŷ): every matrix is lower
+  // triangular and tokens past n have zero ã and v, so the sums run over the whole chunk.
+  var a_col: array<f32, L>;
+  var v_col: array<f32, L>;
+  for (var x = 0u; x < L; x++) {
+    a_col[x] = xa[x * LP + j];
+    v_col[x] = xb[x * LP + j];
+  }
+  for (var e = 0u; e < 4u; e++) {
+    let tt = tq + 4u * e;
+    var w = 0.0;
+    var rh = xr[tt * LP + j];
+    var vt = 0.0;
+    var yt = 0.0;
+    for (var x = 0u; x < L; x++) {
+      let m = tt * L + x;
+      w += mm[m] * a_col[x];
+      rh -= ma[m] * a_col[x];
+      vt += mmb[m] * v_col[x];
+      yt += mbk[m] * v_col[x];
+    }
+    if (tt < n) {
+      let at = (first + tt) * P.c + hc + j;
+      act[P.planes + P.plane + at] = w;
+      act[P.r_off + at] = rh;
+      act[P.mats + at] = vt;
+      act[P.mats + P.plane + at] = yt;
+    }
   }
 }

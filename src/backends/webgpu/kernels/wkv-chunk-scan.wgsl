@@ -2,71 +2,111 @@
 // of L = 16 tokens at a time, with what wkv-chunk-mats prepared (its header has the formulas).
 // A workgroup owns RB value rows of one head (rows are independent given the chunk's vectors);
 // per chunk, for token t and row i:
-//   c = S_i·ã_t,  d = S_i·r̃_t                              (state before the chunk)
-//   u_t = −Σ_s M[t][s]·c_s − Σ_s MB[t][s]·v_s
-//   y_t = d_t − Σ_s PM[t][s]·c_s + Σ_s QP[t][s]·v_s          (read-out; group norm in wkv-post)
+//   u_t = −S_i·w̃_t − ṽ_t,   y_t = S_i·r̂_t + ŷ_t          (state before the chunk; group norm
+//                                                       in wkv-post)
 //   S_ij ← Γ_end,j·S_ij + Σ_s (u_s·b̄_s,j + v_s·k̄_s,j)
-// Three barriers per chunk instead of two dependent 4-lane sums per token (wkv-scan.wgsl). The
-// next chunk's inputs are loaded while this one is multiplied out (as in wkv-scan: a head has
-// only N / RB workgroups, too few per multiprocessor to hide load latency otherwise).
+// Two barriers per chunk: the dot products (reading the state rows, w̃ and r̂), then the update
+// (reading u, v, b̄ and k̄). Each tile has one buffer, written while the other phase runs: w̃ and
+// r̂ of the next chunk during the update, b̄, k̄ and v before the dot products. The next chunk's
+// loads are issued a chunk ahead.
+//
+// What bounds it (H100, 2.9B, bench/RESULTS.md, twelfth session): every workgroup of a head
+// reads the chunk's w̃, r̂, b̄, k̄ whole (16 KB), so N / RB workgroups per head read them N / RB
+// times over; a build without those loads ran in half the time. With RB = 8 this kernel took
+// 9.2 ms per 1024-token chunk (the three-product form before it 8.7), with 16 rows 6.1, with 32
+// 6.0, with 64 (40 workgroups) 11.5. The loads are vec4s (the `act` binding viewed as vec4,
+// ACT4): fewer instructions, the same time at RB = 8. In workgroup memory, a warp's dot products
+// read 8 state rows and 4 tokens' vectors as vec4 broadcasts, and the update reads u and v of a
+// thread's 4 consecutive rows as one vec4.
 const N: u32 = 64u;
 const L: u32 = 16u; // tokens per chunk (as wkv-chunk-mats)
-// Value rows per workgroup (wkv-scan-form.ts): fewer rows, more and smaller workgroups. Each
-// workgroup reads the chunk's vectors and matrices whole, so its workgroup-memory reads per
-// chunk shrink only in the parts that scale with its rows.
+// Value rows per workgroup (wkv-scan-form.ts): fewer rows, more and smaller workgroups.
 const RB: u32 = {{SCAN_ROWS}}u;
-const WG: u32 = RB * L; // read-out role: one thread per (token, row)
-const G: u32 = WG / N; // state-update role: G groups of the N columns, RB / G rows each
-const TE: u32 = L / G; // tokens per thread when staging the chunk's N-wide vectors
-const LP: u32 = N + 1u; // row stride of the token × channel and state tiles
-const MP: u32 = L + 1u; // row stride of the L×L matrices
-const_assert WG % N == 0u;
-const_assert L % G == 0u;
-const_assert RB % G == 0u;
+const WG: u32 = RB * L; // dot-product role: one thread per (token, row)
+const G: u32 = WG / N; // update role: G groups of the N columns, 4 consecutive rows each
+const R4: u32 = RB / 4u; // vec4s per token in the [token][row] tiles
+const C4: u32 = N / 4u; // vec4s per token in the [token][channel] tiles
+const LP4: u32 = C4 + 1u; // their row stride (and the state's): 68 floats puts the 8 rows a
+// warp reads at once in 8 different bank groups
+const TV: u32 = (L * C4 + WG - 1u) / WG; // vec4s of each [token][channel] tile a thread loads
+const_assert WG == G * N;
+const_assert RB == 4u * G;
 
 //#include wkv-common
 
-var<workgroup> xa: array<f32, L * LP>; // ã_t
-var<workgroup> xr: array<f32, L * LP>; // r̃_t
-var<workgroup> mats: array<f32, 4u * L * MP>; // M, M·B, P·M, Q − P·M·B
-var<workgroup> st: array<f32, RB * LP>; // the block's state rows
-var<workgroup> cs: array<f32, L * RB>; // c [t][i]
-var<workgroup> us: array<f32, L * RB>; // u [t][i]
-var<workgroup> vs: array<f32, L * RB>; // v [t][i]
+var<workgroup> xw: array<vec4<f32>, L * LP4>; // w̃_t
+var<workgroup> xr: array<vec4<f32>, L * LP4>; // r̂_t
+var<workgroup> xb: array<vec4<f32>, L * LP4>; // b̄_t
+var<workgroup> xk: array<vec4<f32>, L * LP4>; // k̄_t
+var<workgroup> st: array<vec4<f32>, RB * LP4>; // the block's state rows
+var<workgroup> us: array<vec4<f32>, L * R4>; // u [t][i]
+var<workgroup> vs: array<vec4<f32>, L * R4>; // v [t][i]
 
-// What a thread moves into workgroup memory for one chunk: ã, r̃ and the matrices' row-major
-// entry at (token iq + G·e, column j) for e < TE, and v of (token tt, row il). Tokens past the
-// chunk's n are zeros: they add nothing.
-struct Stage {
-  a: array<f32, TE>,
-  r: array<f32, TE>,
-  m: array<f32, TE>,
-  v: f32,
+fn act_at(i: u32) -> f32 {
+  return act[i / 4u][i % 4u];
 }
 
-fn load_stage(first: u32, n: u32, hc: u32, i0: u32, j: u32, iq: u32, tt: u32, il: u32) -> Stage {
-  var out: Stage;
-  for (var e = 0u; e < TE; e++) {
-    let t = iq + G * e;
-    let ok = t < n;
-    let at = (first + min(t, n - 1u)) * P.c + hc + j;
-    out.a[e] = select(0.0, act[P.planes + P.plane + at], ok);
-    out.r[e] = select(0.0, act[P.r_off + at], ok);
-    out.m[e] = select(0.0, act[P.mats + at], ok);
+// One chunk's inputs as a thread holds them between their loads and their use: vec4 e of the
+// four [token][channel] tiles is the tile's vec4 lid + WG·e; v, ṽ, ŷ of (token tt, row il); Γ_end
+// of column j. Tokens past the chunk's n read the last token's (finite) values: b̄ and k̄ are
+// zeroed when staged, which leaves those tokens out of the state, and nothing else of theirs is
+// kept. No value is used where it is loaded (a select there made each thread wait for its loads
+// right away: the loads are issued a chunk ahead to be waited for only when staged).
+struct Chunk {
+  w: array<vec4<f32>, TV>,
+  r: array<vec4<f32>, TV>,
+  b: array<vec4<f32>, TV>,
+  k: array<vec4<f32>, TV>,
+  v: f32,
+  vt: f32,
+  yt: f32,
+  g_end: f32,
+}
+
+fn load_chunk(first: u32, n: u32, hc: u32, i0: u32, j: u32, tt: u32, il: u32, lid: u32) -> Chunk {
+  var out: Chunk;
+  let last = max(n, 1u) - 1u;
+  for (var e = 0u; e < TV; e++) {
+    let q = min(lid + WG * e, L * C4 - 1u);
+    let at = ((first + min(q / C4, last)) * P.c + hc) / 4u + q % C4;
+    out.w[e] = act[(P.planes + P.plane) / 4u + at];
+    out.r[e] = act[P.r_off / 4u + at];
+    out.b[e] = act[(P.planes + 2u * P.plane) / 4u + at];
+    out.k[e] = act[(P.planes + 3u * P.plane) / 4u + at];
   }
-  let v_at = P.planes + 4u * P.plane + (first + min(tt, n - 1u)) * P.c + hc + i0 + il;
-  out.v = select(0.0, act[v_at], tt < n);
+  let row_at = (first + min(tt, last)) * P.c + hc + i0 + il;
+  out.v = act_at(P.planes + 4u * P.plane + row_at);
+  out.vt = act_at(P.mats + row_at);
+  out.yt = act_at(P.mats + P.plane + row_at);
+  out.g_end = act_at(P.planes + (first + last) * P.c + hc + j);
   return out;
 }
 
-fn store_stage(j: u32, iq: u32, tt: u32, il: u32, s: Stage) {
-  for (var e = 0u; e < TE; e++) {
-    let t = iq + G * e;
-    xa[t * LP + j] = s.a[e];
-    xr[t * LP + j] = s.r[e];
-    mats[(j / L) * L * MP + t * MP + j % L] = s.m[e];
+// w̃ and r̂, read by the dot products only: written during the update before them.
+fn stage_wr(lid: u32, c: Chunk) {
+  for (var e = 0u; e < TV; e++) {
+    let q = lid + WG * e;
+    if (q < L * C4) {
+      let o = (q / C4) * LP4 + q % C4;
+      xw[o] = c.w[e];
+      xr[o] = c.r[e];
+    }
   }
-  vs[tt * RB + il] = s.v;
+}
+
+// b̄, k̄ (zero past the chunk's n tokens) and v, read by the update only: one buffer, written
+// before the dot products.
+fn stage_bkv(lid: u32, tt: u32, il: u32, n: u32, c: Chunk) {
+  let z = vec4<f32>(0.0);
+  for (var e = 0u; e < TV; e++) {
+    let q = lid + WG * e;
+    if (q < L * C4) {
+      let o = (q / C4) * LP4 + q % C4;
+      xb[o] = select(z, c.b[e], q / C4 < n);
+      xk[o] = select(z, c.k[e], q / C4 < n);
+    }
+  }
+  vs[tt * R4 + il / 4u][il % 4u] = c.v;
 }
 
 @compute @workgroup_size(WG)
@@ -74,76 +114,67 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seq = rows[P.seq_base + wid.x];
   let hc = wid.y * N;
   let i0 = wid.z * RB;
-  // State update role: column j of rows iq, iq + G, … (held in registers, mirrored in `st`).
+  // Update role: column j of rows 4·iq … 4·iq + 3 (in registers, mirrored in `st`).
   let j = lid % N;
   let iq = lid / N;
   let s_at = seq.z * P.slot_stride + P.wkv_off + wid.y * N * N + i0 * N + j;
-  var own: array<f32, RB / G>;
-  for (var e = 0u; e < RB / G; e++) {
-    let i = iq + G * e;
-    own[e] = pool[s_at + i * N];
-    st[i * LP + j] = own[e];
+  var own: vec4<f32>;
+  for (var e = 0u; e < 4u; e++) {
+    own[e] = pool[s_at + (4u * iq + e) * N];
+    st[(4u * iq + e) * LP4 + j / 4u][j % 4u] = own[e];
   }
-  // Read-out role: token tt, row il.
-  let tt = lid % L;
-  let il = lid / L;
-  var nxt = load_stage(seq.x, min(L, seq.y), hc, i0, j, iq, tt, il);
+  // Dot-product role: row il of token tt (rows vary fastest: a warp reads 8 state rows and 4
+  // tokens' vectors).
+  let il = lid % RB;
+  let tt = lid / RB;
+  var cur = load_chunk(seq.x, min(L, seq.y), hc, i0, j, tt, il, lid);
+  stage_wr(lid, cur);
+  var nxt = cur;
+  workgroupBarrier();
   for (var t0 = 0u; t0 < seq.y; t0 += L) {
     let n = min(L, seq.y - t0);
     let first = seq.x + t0;
-    store_stage(j, iq, tt, il, nxt);
-    if (t0 + L < seq.y) {
+    let more = t0 + L < seq.y;
+    // Their last readers were the previous chunk's update, before the barrier that ended it.
+    stage_bkv(lid, tt, il, n, cur);
+    if (more) {
       // The next chunk's loads, in flight during this chunk's products.
-      nxt = load_stage(seq.x + t0 + L, min(L, seq.y - t0 - L), hc, i0, j, iq, tt, il);
+      nxt = load_chunk(first + L, min(L, seq.y - t0 - L), hc, i0, j, tt, il, lid);
     }
-    // This thread's column of b̄ and k̄ for every token, and Γ_end.
-    var bb: array<f32, L>;
-    var kb: array<f32, L>;
-    for (var t = 0u; t < L; t++) {
-      let at = P.planes + (first + min(t, n - 1u)) * P.c + hc + j;
-      bb[t] = select(0.0, act[at + 2u * P.plane], t < n);
-      kb[t] = select(0.0, act[at + 3u * P.plane], t < n);
-    }
-    let g_end = act[P.planes + (first + n - 1u) * P.c + hc + j];
-    workgroupBarrier();
 
-    var c = 0.0;
-    var d = 0.0;
-    for (var x = 0u; x < N; x++) {
-      let s = st[il * LP + x];
-      c += s * xa[tt * LP + x];
-      d += s * xr[tt * LP + x];
+    var au = vec4<f32>(0.0);
+    var ay = vec4<f32>(0.0);
+    for (var x = 0u; x < C4; x++) {
+      let s = st[il * LP4 + x];
+      au += s * xw[tt * LP4 + x];
+      ay += s * xr[tt * LP4 + x];
     }
-    cs[tt * RB + il] = c;
-    workgroupBarrier();
-
-    var u = 0.0;
-    var y = d;
-    for (var s = 0u; s < L; s++) {
-      let c_s = cs[s * RB + il];
-      let v_s = vs[s * RB + il];
-      let m = tt * MP + s;
-      u -= mats[m] * c_s + mats[L * MP + m] * v_s;
-      y += mats[3u * L * MP + m] * v_s - mats[2u * L * MP + m] * c_s;
-    }
-    us[tt * RB + il] = u;
+    let u = -(au.x + au.y + au.z + au.w) - cur.vt;
+    let y = ay.x + ay.y + ay.z + ay.w + cur.yt;
+    us[tt * R4 + il / 4u][il % 4u] = u;
     if (tt < n) {
-      act[P.y_off + (first + tt) * P.c + hc + i0 + il] = y;
+      let o = P.y_off + (first + tt) * P.c + hc + i0 + il;
+      act[o / 4u][o % 4u] = y;
     }
     workgroupBarrier();
 
-    for (var e = 0u; e < RB / G; e++) {
-      let i = iq + G * e;
-      var x = own[e] * g_end;
-      for (var s = 0u; s < L; s++) {
-        x += us[s * RB + i] * bb[s] + vs[s * RB + i] * kb[s];
-      }
-      own[e] = x;
-      st[i * LP + j] = x;
+    var x4 = own * cur.g_end;
+    for (var s = 0u; s < L; s++) {
+      let q = s * LP4 + j / 4u;
+      x4 += us[s * R4 + iq] * xb[q][j % 4u] + vs[s * R4 + iq] * xk[q][j % 4u];
     }
-    workgroupBarrier(); // the next chunk's staging overwrites what this one read
+    own = x4;
+    for (var e = 0u; e < 4u; e++) {
+      st[(4u * iq + e) * LP4 + j / 4u][j % 4u] = x4[e];
+    }
+    if (more) {
+      // Their last readers were this chunk's dot products, before the barrier above.
+      stage_wr(lid, nxt);
+      cur = nxt;
+    }
+    workgroupBarrier(); // the state rows and the staged w̃, r̂ are complete
   }
-  for (var e = 0u; e < RB / G; e++) {
-    pool[s_at + (iq + G * e) * N] = own[e];
+  for (var e = 0u; e < 4u; e++) {
+    pool[s_at + (4u * iq + e) * N] = own[e];
   }
 }

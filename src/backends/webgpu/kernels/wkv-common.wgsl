@@ -59,7 +59,13 @@ struct Params {
   mats: u32,
 }
 
+//#if ACT4
+// The chunked scan reads its per-chunk vectors as vec4 (every region offset is a multiple of 4
+// floats, act-layout.ts): a quarter of the load instructions, which bound it.
+@group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
+//#else
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
+//#endif
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> wts: array<vec4<u32>>;
 //#if POOL4
