@@ -32,7 +32,7 @@ export interface ActLayout {
    * (kernels/wkv-chunk-mats.wgsl). They live and die inside the time mix, so they share
    * `ffnHid`, which the channel mix fills afterwards.
    */
-  wkvMats: number;
+  wkvChunkVecs: number;
   /** Per-head bonus sums of the prefill wkv [rows][H]. */
   bonus: number;
   /** Split-K partial sums of the tiled matmul (gemm-shape.ts), `scratchFloats` long. */
@@ -91,7 +91,7 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const y = take(plane);
   const ffnIn = take(plane);
   const ffnHid = take(rows * c.ffnDim);
-  const wkvMats = c.ffnDim >= 2 * C ? ffnHid : take(2 * plane);
+  const wkvChunkVecs = c.ffnDim >= 2 * C ? ffnHid : take(2 * plane);
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
   // Split-K partials: at most 16 planes (which the rows-per-binding fit in backend.ts counts)
@@ -116,7 +116,7 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
     y,
     ffnIn,
     ffnHid,
-    wkvMats,
+    wkvChunkVecs,
     normed,
     bonus,
     scratch,

@@ -275,7 +275,7 @@ export function buildStepProgram(
       ...l2Prefetch(plan, l),
       act.scratch,
       PREFETCH_MAGIC,
-      act.wkvMats,
+      act.wkvChunkVecs,
     );
     const wkv = (variant: WkvVariant) =>
       out.push({

@@ -26,7 +26,7 @@
 //
 // Outputs, in place of the prefill planes (wkv-prep) for rows of the chunk: plane 0 ← Γ_t,
 // plane 1 ← w̃_t, plane 2 ← b̂_t∘Γ_end, plane 3 ← k̂_t∘Γ_end, r ← r̂_t; and in the two [rows][C]
-// planes at P.mats, ṽ_t and ŷ_t (plane 4, v, stays for the scan and wkv-post).
+// planes at P.chunk_vecs, ṽ_t and ŷ_t (plane 4, v, stays for the scan and wkv-post).
 const N: u32 = 64u; // head size (the four L-wide matrices fill one N-wide row per token)
 const L: u32 = 16u; // tokens per chunk
 const WG: u32 = 256u;
@@ -200,8 +200,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let at = (first + tt) * P.c + hc + j;
       act[P.planes + P.plane + at] = w;
       act[P.r_off + at] = rh;
-      act[P.mats + at] = vt;
-      act[P.mats + P.plane + at] = yt;
+      act[P.chunk_vecs + at] = vt;
+      act[P.chunk_vecs + P.plane + at] = yt;
     }
   }
 }

@@ -76,8 +76,8 @@ fn load_chunk(first: u32, n: u32, hc: u32, i0: u32, j: u32, tt: u32, il: u32, li
   }
   let row_at = (first + min(tt, last)) * P.c + hc + i0 + il;
   out.v = act_at(P.planes + 4u * P.plane + row_at);
-  out.vt = act_at(P.mats + row_at);
-  out.yt = act_at(P.mats + P.plane + row_at);
+  out.vt = act_at(P.chunk_vecs + row_at);
+  out.yt = act_at(P.chunk_vecs + P.plane + row_at);
   out.g_end = act_at(P.planes + (first + last) * P.c + hc + j);
   return out;
 }

@@ -55,8 +55,9 @@ struct Params {
   pf_vecs: u32,
   pf_sink: u32,
   pf_magic: u32,
-  // Chunked prefill scan: wkv-chunk-mats's per-chunk matrices ([rows][C], see that kernel).
-  mats: u32,
+  // Chunked prefill scan: where wkv-chunk-mats leaves ṽ and ŷ (two [rows][C] planes, see that
+  // kernel).
+  chunk_vecs: u32,
 }
 
 //#if ACT4
