@@ -27,7 +27,7 @@
 // Outputs, in place of the prefill planes (wkv-prep) for rows of the chunk: plane 0 ← Γ_t,
 // plane 1 ← w̃_t, plane 2 ← b̂_t∘Γ_end, plane 3 ← k̂_t∘Γ_end, r ← r̂_t; and in the two [rows][C]
 // planes at P.chunk_vecs, ṽ_t and ŷ_t (plane 4, v, stays for the scan and wkv-post).
-const N: u32 = 64u; // head size (the four L-wide matrices fill one N-wide row per token)
+const N: u32 = 64u; // head size
 const L: u32 = 16u; // tokens per chunk
 const WG: u32 = 256u;
 const LP: u32 = N + 1u; // row stride of the token × channel tiles: rows start in different banks

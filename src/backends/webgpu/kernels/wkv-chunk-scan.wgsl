@@ -12,12 +12,13 @@
 //
 // What bounds it (H100, 2.9B, bench/RESULTS.md, twelfth session): every workgroup of a head
 // reads the chunk's w̃, r̂, b̄, k̄ whole (16 KB), so N / RB workgroups per head read them N / RB
-// times over; a build without those loads ran in half the time. With RB = 8 this kernel took
-// 9.2 ms per 1024-token chunk (the three-product form before it 8.7), with 16 rows 6.1, with 32
-// 6.0, with 64 (40 workgroups) 11.5. The loads are vec4s (the `act` binding viewed as vec4,
-// ACT4): fewer instructions, the same time at RB = 8. In workgroup memory, a warp's dot products
-// read 8 state rows and 4 tokens' vectors as vec4 broadcasts, and the update reads u and v of a
-// thread's 4 consecutive rows as one vec4.
+// times over; a build without those loads ran in half the time. Per 1024-token chunk: 7.8 ms
+// with RB = 8 (the three-product form before this one: 8.7), 6.1 with 16, 6.0 with 32, 11.5 with
+// 64 (40 workgroups). The loads are vec4s (the `act` binding viewed as vec4, ACT4): fewer
+// instructions, though measured no faster than scalars. In workgroup memory the dot products
+// read the state rows and the tokens' vectors as vec4s (a warp: RB rows, 32 / RB tokens, each
+// read by several lanes), and the update reads u and v of a thread's 4 consecutive rows as one
+// vec4 that every lane of the warp shares.
 const N: u32 = 64u;
 const L: u32 = 16u; // tokens per chunk (as wkv-chunk-mats)
 // Value rows per workgroup (wkv-scan-form.ts): fewer rows, more and smaller workgroups.
@@ -26,8 +27,8 @@ const WG: u32 = RB * L; // dot-product role: one thread per (token, row)
 const G: u32 = WG / N; // update role: G groups of the N columns, 4 consecutive rows each
 const R4: u32 = RB / 4u; // vec4s per token in the [token][row] tiles
 const C4: u32 = N / 4u; // vec4s per token in the [token][channel] tiles
-const LP4: u32 = C4 + 1u; // their row stride (and the state's): 68 floats puts the 8 rows a
-// warp reads at once in 8 different bank groups
+const LP4: u32 = C4 + 1u; // their row stride (and the state's): 68 floats puts 8 consecutive
+// rows in 8 different 16-byte bank groups
 const TV: u32 = (L * C4 + WG - 1u) / WG; // vec4s of each [token][channel] tile a thread loads
 const_assert WG == G * N;
 const_assert RB == 4u * G;
@@ -49,9 +50,7 @@ fn act_at(i: u32) -> f32 {
 // One chunk's inputs as a thread holds them between their loads and their use: vec4 e of the
 // four [token][channel] tiles is the tile's vec4 lid + WG·e; v, ṽ, ŷ of (token tt, row il); Γ_end
 // of column j. Tokens past the chunk's n read the last token's (finite) values: b̄ and k̄ are
-// zeroed when staged, which leaves those tokens out of the state, and nothing else of theirs is
-// kept. No value is used where it is loaded (a select there made each thread wait for its loads
-// right away: the loads are issued a chunk ahead to be waited for only when staged).
+// zeroed when staged, so their u and v add nothing to the state, and their y is not stored.
 struct Chunk {
   w: array<vec4<f32>, TV>,
   r: array<vec4<f32>, TV>,
@@ -123,8 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     own[e] = pool[s_at + (4u * iq + e) * N];
     st[(4u * iq + e) * LP4 + j / 4u][j % 4u] = own[e];
   }
-  // Dot-product role: row il of token tt (rows vary fastest: a warp reads 8 state rows and 4
-  // tokens' vectors).
+  // Dot-product role: row il of token tt (rows vary fastest).
   let il = lid % RB;
   let tt = lid / RB;
   var cur = load_chunk(seq.x, min(L, seq.y), hc, i0, j, tt, il, lid);

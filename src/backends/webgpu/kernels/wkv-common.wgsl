@@ -62,7 +62,7 @@ struct Params {
 
 //#if ACT4
 // The chunked scan reads its per-chunk vectors as vec4 (every region offset is a multiple of 4
-// floats, act-layout.ts): a quarter of the load instructions, which bound it.
+// floats, act-layout.ts): a quarter of the load instructions.
 @group(0) @binding(0) var<storage, read_write> act: array<vec4<f32>>;
 //#else
 @group(0) @binding(0) var<storage, read_write> act: array<f32>;
