@@ -75,9 +75,10 @@ export interface SgmPlan {
 
 /**
  * Candidate tiles and their rates per input form (TFLOP/s over the H100 at full occupancy; the
- * model compares rates within one form only). 'split': .scratch probe at M = 1024, N = 10240, K = 2560: 62 and 45, see bench/RESULTS.md; with
- * the matrix loads' offsets provably in range, 75–89 and 38–53 in the same noisy probe, so the
- * ranking and the plans at M ≥ 128 are unchanged and the first readings stay). The
+ * model compares rates within one form only). 'split': .scratch probe at M = 1024, N = 10240,
+ * K = 2560: 62 and 45, see bench/RESULTS.md; with the matrix loads' offsets provably in range,
+ * 75–89 and 38–53 in the same noisy probe, so the ranking and the plans at M ≥ 128 are
+ * unchanged and the first readings stay). The
  * model is the f32 kernel's (gemm-shape.ts): workgroups spread evenly over the
  * multiprocessors, split-K adds a reduce pass. Unlike the f32 kernel, one workgroup alone on a
  * multiprocessor was not measurably slower per FLOP (M = 128, N = 10240, K = 2560: 80 tiles
