@@ -7,9 +7,11 @@
 // (matrix, M): the plan the backend picks, the fastest plan measured, their TFLOP/s and ratio to
 // the kernel's peak (--peak-f32, --peak-tensor: the H100 SXM's dense FP32 and FP16 figures; the
 // tensor-core kernel takes every product twice, hi and lo half of X, so it can reach at most
-// half of its peak; `--x-forms f32-round` times it with X rounded to one f16 instead), and for the f32 kernel a copy of the previous kernel when the bundle
-// carries it as kernels/matmul-tiled-base.wgsl. Every plan's output is checked on sampled
-// elements against a float64 product first.
+// half of its peak; `--x-forms f32-round` times it with X rounded to one f16 instead), and for
+// the f32 kernel a copy of the previous kernel when the bundle carries it as
+// kernels/matmul-tiled-base.wgsl. Every plan's output is checked on sampled elements against a
+// float64 product first. `--w-format f16` stores the random weights as f16 instead of bf16 (the
+// tensor-core kernel then stages them without converting).
 // The GPU drops to 345 MHz whenever it idles (H100), and the compile, check and readback
 // between plans idle it: every plan runs back to back for at least 300 ms before it is timed.
 //   node --import tsx bench/gemm-tiles.ts --sizes 2.9B --rows 32,128,1024
@@ -49,6 +51,7 @@ import {
   type SgmTile,
 } from '../src/backends/webgpu/sgm-source.js';
 import type { PlacedMatrix } from '../src/backends/webgpu/weight-layout.js';
+import { bf16ToF32, f16ToF32 } from '../src/io/dtype.js';
 import { standardConfig, type StandardSize } from '../src/model/synthetic.js';
 import { helpText } from './usage.js';
 
@@ -95,6 +98,11 @@ const OPTIONS = {
     default: '',
     help: 'tensor-core X forms: f32-split | f32-round (default: the context\u2019s, see --gemm)',
   },
+  'w-format': {
+    type: 'string',
+    default: 'bf16',
+    help: 'how the weights are stored: bf16 (checkpoints) | f16 (no conversion when staged)',
+  },
   'peak-f32': { type: 'string', default: '67e12', help: 'FLOP/s of the f32 ratio (H100 SXM)' },
   'peak-tensor': {
     type: 'string',
@@ -117,7 +125,11 @@ const ctx = await createGpuContext({
 });
 if (!ctx.caps.timestamps) throw new Error('this adapter has no timestamp queries');
 const device = ctx.device;
-const P = new Pipelines(ctx, 'bf16');
+const wFormat = args['w-format'];
+if (wFormat !== 'bf16' && wFormat !== 'f16') {
+  throw new Error(`--w-format ${wFormat}: want bf16 or f16`);
+}
+const P = new Pipelines(ctx, wFormat);
 const kernel =
   args.kernel === 'auto' ? (ctx.caps.gemm === 'tensor-core' ? 'tensor-core' : 'f32') : args.kernel;
 if (!['f32', 'tensor-core', 'emulated'].includes(kernel)) {
@@ -228,16 +240,20 @@ const upload = (data: ArrayBufferView, u = usage) => {
   return b;
 };
 
-function randomBf16(n: number): Uint16Array {
+/** Random weights of magnitude 2^-7 .. 1 with every mantissa bit of the format used. */
+function randomWeights(n: number): Uint16Array {
   const out = new Uint16Array(n);
+  // bf16: 7 mantissa bits, exponent bias 127; f16: 10 bits, bias 15.
+  const [mant, bias] = wFormat === 'bf16' ? [7, 127] : [10, 15];
   for (let i = 0; i < n; i++) {
-    out[i] =
-      ((Math.random() < 0.5 ? 0x8000 : 0) | ((120 + ((Math.random() * 8) | 0)) << 7)) +
-      ((Math.random() * 128) | 0);
+    const exp = bias - 7 + ((Math.random() * 8) | 0);
+    const sign = Math.random() < 0.5 ? 0x8000 : 0;
+    out[i] = sign | (exp << mant) | ((Math.random() * (1 << mant)) | 0);
   }
   return out;
 }
-const bf16 = (b: number) => new Float32Array(new Uint32Array([b << 16]).buffer)[0];
+const decodeWeights = (bits: Uint16Array) =>
+  wFormat === 'bf16' ? bf16ToF32(bits) : f16ToF32(bits);
 
 /**
  * Median µs per run of `passes`: `warm` untimed runs first (the H100 idles at 345 MHz and needs
@@ -319,7 +335,8 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
   for (const shape of shapes.filter((s) => args.matrices.split(',').includes(s.name))) {
     const nTotal = shape.n.reduce((a, b) => a + b, 0);
     const kVec = shape.k / 8;
-    const wBits = randomBf16(nTotal * shape.k);
+    const wBits = randomWeights(nTotal * shape.k);
+    const wVals = decodeWeights(wBits);
     const wBuf = upload(new Uint32Array(wBits.buffer));
     const xFloats = maxRows * shape.k;
     const yOff = xFloats;
@@ -394,7 +411,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
           let sum = 0;
           let abs = 0;
           for (let k = 0; k < shape.k; k++) {
-            const p = x[m * shape.k + k] * bf16(wBits[n * shape.k + k]);
+            const p = x[m * shape.k + k] * wVals[n * shape.k + k];
             sum += p;
             abs += Math.abs(p);
           }
