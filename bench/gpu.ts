@@ -41,7 +41,11 @@ const OPTIONS = {
     help: 'batch sizes of the scheduler decode with T = 1 sampling (GPU draw vs read-back)',
   },
   steps: { type: 'string', default: '64', help: 'timed decode steps per batch size' },
-  'max-rows': { type: 'string', default: '1024', help: 'tokens per prefill chunk' },
+  'max-rows': {
+    type: 'string',
+    default: 'auto',
+    help: 'tokens per step (prefill chunk); auto: the backend\u2019s default for the model',
+  },
   bandwidth: { type: 'string', default: '3.0e12', help: 'bytes/s of the floor (H100 HBM3)' },
   check: {
     type: 'boolean',
@@ -139,13 +143,19 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
   const batches = list(args.batches);
   const be = await WebGpuBackend.load(model, {
     context: ctx,
-    maxRows: Math.max(Number(args['max-rows']), ...batches),
+    maxRows:
+      args['max-rows'] === 'auto' ? undefined : Math.max(Number(args['max-rows']), ...batches),
     initialSlots: Math.max(...batches, 1),
     // Every sampled-decode job's state stays on the GPU, as in a server sized for the batch.
     maxResidentStates: Math.max(32, ...list(args.sampled)),
     wkvScan,
   });
   const loadMs = now() - t0;
+  if (be.runner.opts.maxRows < Math.max(...batches, 1)) {
+    throw new Error(
+      `${size}: step capacity ${be.runner.opts.maxRows} rows is below batch ${Math.max(...batches)}: pass --max-rows`,
+    );
+  }
   const plan = be.runner.weightsPlan;
   // Bytes read per token at batch 1: every matrix except the embedding (one row of it).
   const weightBytes =
@@ -161,6 +171,7 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     weightBytesPerToken: weightBytes,
     memory: be.memory(),
     wkvScan: be.runner.opts.wkvScan,
+    maxRows: be.runner.opts.maxRows,
   };
 
   const decode: Record<string, number> = {};

@@ -47,15 +47,17 @@ const up8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /**
  * Step capacity (WebGpuOptions.maxRows) when the caller gives none: the most rows whose
- * activations stay within a tenth of the weights' bytes, as a power of two from 256 to 1024.
+ * activations stay within an eighth of the weights' bytes, as a power of two from 256 to 2048.
  * Longer prefill chunks are faster (2.9B on the H100, T = 4096: 256 rows 12 014–12 065 tok/s,
- * 512 13 255, 1024 14 667–14 686; bench/RESULTS.md, eleventh session) at ~0.35 MB of activations
- * per row there; small models, whose activations per row are large next to their weights, keep
- * 256.
+ * 512 13 255, 1024 14 667–14 686, eleventh session; 1024 → 2048 rows, alternating in one call,
+ * 14 697 / 15 028 → 15 511 / 15 584, with the f16 GEMM input 19 536 / 19 629 → 20 245 / 20 100,
+ * thirteenth session; bench/RESULTS.md) at ~0.35 MB of activations per row there (2048 rows:
+ * 718 MB beside 5.9 GB of weights); small models, whose activations per row are large next to
+ * their weights, keep 256.
  */
 export function defaultMaxRows(weightBytes: number, bytesPerRow: number): number {
   let rows = 256;
-  while (rows < 1024 && 2 * rows * bytesPerRow <= weightBytes / 10) rows *= 2;
+  while (rows < 2048 && 2 * rows * bytesPerRow <= weightBytes / 8) rows *= 2;
   return rows;
 }
 

@@ -22,7 +22,7 @@ const DEFAULT_LOGIT_ROWS = 256;
 export interface WebGpuOptions extends UploadOptions {
   /**
    * Tokens per step: prefill chunk and largest batch, and as many logit rows. Default: 256 to
-   * 1024 tokens by the model's size (act-layout.ts defaultMaxRows: activations within a tenth
+   * 2048 tokens by the model's size (act-layout.ts defaultMaxRows: activations within an eighth
    * of the weights) with 256 logit rows, less where a binding cannot hold them.
    */
   maxRows?: number;
