@@ -289,13 +289,17 @@ export class Runner {
     let work = this.workCache.get(key);
     if (!work) {
       const passes = await this.passesFor(M, nSeq, nOut);
+      // Passes with an empty grid (the head of a prefill chunk that reads no logits) are left
+      // out: they would do nothing, and Dawn prints a warning for each to stderr.
       work = passes.flatMap((ps, i) =>
-        (ps ?? []).map((pass) => ({
-          label: this.program[i].label + pass.suffix,
-          pipeline: pass.pipeline,
-          bindGroup: this.bindGroups[i],
-          grid: pass.grid,
-        })),
+        (ps ?? [])
+          .filter((pass) => pass.grid.every((g) => g > 0))
+          .map((pass) => ({
+            label: this.program[i].label + pass.suffix,
+            pipeline: pass.pipeline,
+            bindGroup: this.bindGroups[i],
+            grid: pass.grid,
+          })),
       );
       if (this.workCache.size >= 64) this.workCache.clear();
       this.workCache.set(key, work);
