@@ -45,19 +45,24 @@ const up4 = (n: number) => Math.ceil(n / 4) * 4;
 /** LoRA hidden widths are padded to 8 so a 16-bit weight vec4 never reads past them. */
 const up8 = (n: number) => Math.ceil(n / 8) * 8;
 
+/** Activation bytes every model may use for its step capacity, however small its weights. */
+export const ACT_BYTES_FLOOR = 256 * 2 ** 20;
+
 /**
- * Step capacity (WebGpuOptions.maxRows) when the caller gives none: the most rows whose
- * activations stay within an eighth of the weights' bytes, as a power of two from 256 to 2048.
- * Longer prefill chunks are faster (2.9B on the H100, T = 4096: 256 rows 12 014–12 065 tok/s,
- * 512 13 255, 1024 14 667–14 686, eleventh session; 1024 → 2048 rows, alternating in one call,
- * 14 697 / 15 028 → 15 511 / 15 584, with the f16 GEMM input 19 536 / 19 629 → 20 245 / 20 100,
- * thirteenth session; bench/RESULTS.md) at ~0.35 MB of activations per row there (2048 rows:
- * 718 MB beside 5.9 GB of weights); small models, whose activations per row are large next to
- * their weights, keep 256.
+ * Step capacity (WebGpuOptions.maxRows) when the caller gives none: the most rows, a power of
+ * two from 256 to 2048, whose activations stay within an eighth of the weights' bytes or within
+ * ACT_BYTES_FLOOR, whichever is more. Longer prefill chunks are faster: 2.9B on the H100,
+ * T = 4096, 256 rows 12 014–12 065 tok/s, 512 13 255, 1024 14 667–14 686 (eleventh session);
+ * 1024 → 2048 rows, alternating in one call, 14 697 / 15 028 → 15 511 / 15 584, with the f16
+ * GEMM input 19 536 / 19 629 → 20 245 / 20 100; 0.4B 256 / 512 / 1024 rows 45 023 / 63 570 /
+ * 68 255; 0.1B 1024 → 2048 rows 164 179–167 386 → 190 609–194 582 (thirteenth session;
+ * bench/RESULTS.md). Activations per row: 0.1B 0.11 MB, 0.4B 0.14, 2.9B 0.35 (2048 rows: 718 MB
+ * beside 5.9 GB of weights), 7.2B 0.56.
  */
 export function defaultMaxRows(weightBytes: number, bytesPerRow: number): number {
+  const budget = Math.max(weightBytes / 8, ACT_BYTES_FLOOR);
   let rows = 256;
-  while (rows < 2048 && 2 * rows * bytesPerRow <= weightBytes / 8) rows *= 2;
+  while (rows < 2048 && 2 * rows * bytesPerRow <= budget) rows *= 2;
   return rows;
 }
 

@@ -23,7 +23,7 @@ export interface WebGpuOptions extends UploadOptions {
   /**
    * Tokens per step: prefill chunk and largest batch, and as many logit rows. Default: 256 to
    * 2048 tokens by the model's size (act-layout.ts defaultMaxRows: activations within an eighth
-   * of the weights) with 256 logit rows, less where a binding cannot hold them.
+   * of the weights or 256 MiB) with 256 logit rows, less where a binding cannot hold them.
    */
   maxRows?: number;
   /** Sessions the state pool starts with. */
