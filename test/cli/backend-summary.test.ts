@@ -1,4 +1,5 @@
-// The "running on …" line: the backend `auto` took, and on WebGPU the adapter and GEMM kernel.
+// The "running on …" line: the backend `auto` took, and on WebGPU the adapter, GEMM kernel and
+// step capacity.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Backend } from '../../src/backends/backend.js';
@@ -26,6 +27,19 @@ describe('backendSummary', () => {
     assert.equal(
       backendSummary(gpuBackend({ gemm: 'f32', gemmInput: 'f16' })),
       'webgpu (nvidia h100; f32 GEMM)',
+    );
+  });
+
+  it('gives the step capacity and its activation memory when the backend reports them', () => {
+    const backend = {
+      device: 'webgpu',
+      caps: { adapterName: 'nvidia h100', gemm: 'tensor-core', gemmInput: 'split' },
+      stepRows: 2048,
+      memory: () => ({ scratch: 516_686_080 }),
+    } as unknown as Backend;
+    assert.equal(
+      backendSummary(backend),
+      'webgpu (nvidia h100; tensor-core GEMM, f32-like; 2048-token steps, 493 MiB of activations)',
     );
   });
 });

@@ -135,6 +135,11 @@ export class WebGpuBackend implements Backend {
     return this.ctx.caps;
   }
 
+  /** Tokens one step holds: prefill chunk and largest decode batch (WebGpuOptions.maxRows). */
+  get stepRows(): number {
+    return this.runner.opts.maxRows;
+  }
+
   /** GPU memory: weights, scratch, and the state pool's fixed cost per session. */
   memory(): {
     weights: number;
