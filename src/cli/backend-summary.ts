@@ -1,7 +1,7 @@
 // One line on what a loaded model runs on, for the commands' stderr: which backend `auto` took,
 // and on WebGPU the adapter, the GEMM kernel (so `--gemm f16` on a GPU without tensor cores
-// shows that it changed nothing) and the step capacity with the GPU memory its activations take
-// (it grows with the model: WebGpuOptions.maxRows).
+// shows that it changed nothing) and the step capacity with the GPU memory of its scratch buffers
+// (activations and logit rows; it grows with the model: WebGpuOptions.maxRows).
 import type { Backend } from '../backends/backend.js';
 import type { GpuCaps } from '../backends/webgpu/device.js';
 
@@ -25,7 +25,7 @@ export function backendSummary(backend: Backend): string {
   let steps = '';
   if (gpu.stepRows !== undefined && gpu.memory) {
     const mib = Math.round(gpu.memory().scratch / 2 ** 20);
-    steps = `; ${gpu.stepRows}-token steps, ${mib} MiB of activations`;
+    steps = `; ${gpu.stepRows}-token steps, ${mib} MiB of scratch`;
   }
   return `webgpu (${caps.adapterName || 'unnamed adapter'}; ${gemm}${steps})`;
 }

@@ -39,7 +39,7 @@ describe('backendSummary', () => {
     } as unknown as Backend;
     assert.equal(
       backendSummary(backend),
-      'webgpu (nvidia h100; tensor-core GEMM, f32-like; 2048-token steps, 493 MiB of activations)',
+      'webgpu (nvidia h100; tensor-core GEMM, f32-like; 2048-token steps, 493 MiB of scratch)',
     );
   });
 });

@@ -94,8 +94,8 @@ export const SGM_TILE_RATE: Record<SgmInput, { tile: SgmTile; tflops: number }[]
     { tile: { sgM: 4, sgN: 2, fm: 1, fn: 4, bk: 32, stages: 2 }, tflops: 45 },
     // 64 × 128 as 2 × 4 subgroups of 2 × 2, one stage of BK 64 (45 KB): twice the tiles of
     // 128 × 128 without split-K's reduce. Thirteenth session, M = 2048: att.output 99.4 in one
-    // split against 87.7 for 128 × 128 in two; proj 102.9 against 111.2 (rates of that call,
-    // whose 128 × 128 figure is the 62 above: 62 · 100 / 108).
+    // split against 87.7 for 128 × 128 in two; proj 102.9 against 111.2. Its rate here is
+    // 128 × 128's 62 scaled by their ratio in that call (~100 against ~108).
     { tile: { sgM: 2, sgN: 4, fm: 2, fn: 2, bk: 64, stages: 1 }, tflops: 57 },
   ],
   // bench/gemm-tiles.ts, H100, 2.9B proj at M = 1024 (eleventh session; 'split' tiles 108 in the
