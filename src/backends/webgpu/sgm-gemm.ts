@@ -118,8 +118,8 @@ const MAX_SPLITS = 8;
  * (K = 64–224) gain on the tensor cores with either input. 'f16': 3.69 → 2.92 ms per 1024-token
  * 2.9B chunk (H100, eleventh session; prefill T = 4096 18 482 → 18 637 tok/s). 'split': the
  * fourth session's kernel lost there (6.1 against 4.2 ms, K = 128 probe 14 against 21 TFLOP/s)
- * and the bound was 512; today's gains (thirteenth session, 2048-token chunk): 6.47 → 5.30 ms,
- * prefill T = 4096 15 687 / 15 357 → 15 724 / 15 834 tok/s, alternating.
+ * and the bound was 512; the thirteenth session's kernel gains: 6.47 → 5.30 ms per 2048-token
+ * chunk, prefill T = 4096 15 687 / 15 357 → 15 724 / 15 834 tok/s, alternating.
  */
 export const SGM_MIN_K: Record<SgmInput, number> = { split: 64, f16: 64 };
 
