@@ -151,9 +151,9 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     wkvScan,
   });
   const loadMs = now() - t0;
-  if (be.runner.opts.maxRows < Math.max(...batches, 1)) {
+  if (be.stepRows < Math.max(...batches, 1)) {
     throw new Error(
-      `${size}: step capacity ${be.runner.opts.maxRows} rows is below batch ${Math.max(...batches)}: pass --max-rows`,
+      `${size}: step capacity ${be.stepRows} rows is below batch ${Math.max(...batches)}: pass --max-rows`,
     );
   }
   const plan = be.runner.weightsPlan;
@@ -171,7 +171,7 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     weightBytesPerToken: weightBytes,
     memory: be.memory(),
     wkvScan: be.runner.opts.wkvScan,
-    maxRows: be.runner.opts.maxRows,
+    maxRows: be.stepRows,
   };
 
   const decode: Record<string, number> = {};
@@ -280,7 +280,7 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
       prof[`batch${B}`] = await profileStep(be, step(B));
     }
     // A full prefill chunk, and each shorter --prefill length (one chunk of its own).
-    const maxRows = be.runner.opts.maxRows;
+    const maxRows = be.stepRows;
     const chunks = new Set([...list(args.prefill).filter((t) => t < maxRows), maxRows]);
     for (const T of chunks) {
       const chunk = Array.from({ length: T }, (_, i) => (i * 31337) % cfg.vocabSize);
