@@ -89,7 +89,7 @@ export class WebGpuBackend implements Backend {
     const c = source.config;
     try {
       const weights = await uploadWeights(ctx, source, opts);
-      // Bound the activations to a quarter of one binding (the act buffer is bound whole).
+      // Bound the activations to one binding (the act buffer is bound whole).
       const perRow = actFloatsPerRow(c) * 4;
       const fit = Math.max(1, Math.floor(ctx.caps.maxBinding / perRow));
       const maxRows = Math.min(opts.maxRows ?? defaultMaxRows(weights.bytes, perRow), fit);
