@@ -268,7 +268,8 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
   }
   out.prefillTokS = prefill;
   if (args.profile) {
-    const slots = Array.from({ length: Math.max(...batches) }, () => sessions.open());
+    // At least one slot: with --batches "" the batch-1 encode cost still needs a sequence.
+    const slots = Array.from({ length: Math.max(...batches, 1) }, () => sessions.open());
     const step = (n: number) =>
       slots.slice(0, n).map((slot, i) => ({ slot, tokens: [i + 1], logits: [0] }));
     out.encodeMsBatch1 = await encodeCost(be, step(1));

@@ -106,6 +106,29 @@ describe('WebGPU prefill and batched decode', () => {
     await g.dispose();
   });
 
+  it('a chunk that reads no logits records no head pass; an empty step is refused', async () => {
+    // The head and the final LayerNorm run only for rows whose logits are read (runner.ts).
+    const g = await tinyA(12);
+    const slot = new GpuSessions(g).open();
+    const device = (await gpu()).device;
+    for (const n of [5, 10]) {
+      for (const logits of [[], [n - 1]]) {
+        await g.runner.encodeStep(device.createCommandEncoder(), [
+          { slot, tokens: prompt.slice(0, n), logits },
+        ]);
+        const labels = g.runner.lastLabels;
+        assert.equal(labels.includes('head'), logits.length > 0, `${n} rows, logits ${logits}`);
+        assert.ok(labels.length > 10, `${n} rows: ${labels.length} dispatches`);
+      }
+    }
+    // No sequences: nothing to compute, and Dawn would warn about every zero-sized dispatch.
+    await assert.rejects(
+      g.runner.encodeStep(device.createCommandEncoder(), []),
+      /at least one sequence/,
+    );
+    await g.dispose();
+  });
+
   it('GPU-resident sessions: read/write/fork one without disturbing others; top-k and greedy on the GPU', async () => {
     const g = await tinyA(64);
     const sessions = new GpuSessions(g);

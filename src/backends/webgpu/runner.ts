@@ -289,17 +289,13 @@ export class Runner {
     let work = this.workCache.get(key);
     if (!work) {
       const passes = await this.passesFor(M, nSeq, nOut);
-      // Passes with an empty grid (the head of a prefill chunk that reads no logits) are left
-      // out: they would do nothing, and Dawn prints a warning for each to stderr.
       work = passes.flatMap((ps, i) =>
-        (ps ?? [])
-          .filter((pass) => pass.grid.every((g) => g > 0))
-          .map((pass) => ({
-            label: this.program[i].label + pass.suffix,
-            pipeline: pass.pipeline,
-            bindGroup: this.bindGroups[i],
-            grid: pass.grid,
-          })),
+        (ps ?? []).map((pass) => ({
+          label: this.program[i].label + pass.suffix,
+          pipeline: pass.pipeline,
+          bindGroup: this.bindGroups[i],
+          grid: pass.grid,
+        })),
       );
       if (this.workCache.size >= 64) this.workCache.clear();
       this.workCache.set(key, work);
@@ -334,6 +330,9 @@ export class Runner {
    * only the token changes, and nothing when it is fed back on the GPU.
    */
   writeStep(seqs: readonly StepSequence[], tokensOnGpu = false): StepShape {
+    // An empty step would record dispatches of zero workgroups (Dawn warns on stderr for each)
+    // and do nothing: the caller has a bug (the benchmark once timed one as a decode step).
+    if (seqs.length === 0) throw new Error('a step needs at least one sequence');
     this.stepsWritten++;
     const V = this.config.vocabSize;
     const rows: number[] = [];
