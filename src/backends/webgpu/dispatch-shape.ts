@@ -138,7 +138,7 @@ export async function dispatchPasses(
 function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: StepEnv): AnyGemmPlan {
   const segs = jobSegments(job, env.epv);
   const limits = { maxWorkgroupStorage: env.maxWorkgroupStorage, scratchFloats: env.scratchFloats };
-  return env.tensorCores && sgmSuits(segs, env.sgmInput)
+  return env.tensorCores && sgmSuits(segs)
     ? { kind: 'sgm', plan: chooseSgmPlan(m, rows, segs, job.paddedRows, limits, env.sgmInput) }
     : { kind: 'f32', plan: chooseGemmPlan(m, rows, segs, job.paddedRows, limits) };
 }

@@ -114,18 +114,18 @@ const BK = 32;
 /** More splits measured no faster (M = 128, K = 10240: 4 splits 187 µs, 8 splits 207 µs). */
 const MAX_SPLITS = 8;
 /**
- * Dispatches whose longest K is below this stay on the f32 kernel. The LoRA up-projections
- * (K = 64–224) gain on the tensor cores with either input. 'f16': 3.69 → 2.92 ms per 1024-token
- * 2.9B chunk (H100, eleventh session; prefill T = 4096 18 482 → 18 637 tok/s). 'split': the
- * fourth session's kernel lost there (6.1 against 4.2 ms, K = 128 probe 14 against 21 TFLOP/s)
- * and the bound was 512; the thirteenth session's kernel gains: 6.47 → 5.30 ms per 2048-token
- * chunk, prefill T = 4096 15 687 / 15 357 → 15 724 / 15 834 tok/s, alternating.
+ * Dispatches whose longest K is below this stay on the f32 kernel, whichever the input form:
+ * the LoRA up-projections (K = 64–224) gain on the tensor cores with either. 'f16': 3.69 → 2.92
+ * ms per 1024-token 2.9B chunk (H100, eleventh session; prefill T = 4096 18 482 → 18 637 tok/s).
+ * 'split': the fourth session's kernel lost there (6.1 against 4.2 ms, K = 128 probe 14 against
+ * 21 TFLOP/s) and its bound was 512; the thirteenth session's kernel gains: 6.47 → 5.30 ms per
+ * 2048-token chunk, prefill T = 4096 15 687 / 15 357 → 15 724 / 15 834 tok/s, alternating.
  */
-export const SGM_MIN_K: Record<SgmInput, number> = { split: 64, f16: 64 };
+export const SGM_MIN_K = 64;
 
 /** Whether a dispatch with these segments should use the tensor-core kernel (K long enough). */
-export function sgmSuits(segs: { k: number }[], input: SgmInput): boolean {
-  return Math.max(...segs.map((s) => s.k)) >= SGM_MIN_K[input];
+export function sgmSuits(segs: { k: number }[]): boolean {
+  return Math.max(...segs.map((s) => s.k)) >= SGM_MIN_K;
 }
 
 export function chooseSgmPlan(
