@@ -23,14 +23,19 @@ export interface ActLayout {
   /** wkv output after group norm, bonus and gate [rows][C]. */
   y: number;
   ffnIn: number;
-  /** relu(key)² [rows][F]. */
+  /**
+   * relu(key)² [rows][F]. It lives inside the channel mix, when the time mix's planes are dead
+   * (the next writer of `mix` is the next layer's ln-mix, after ffn-value has read this), so it
+   * shares `mix` where F ≤ 6·C (RWKV-7's F is 4·C).
+   */
   ffnHid: number;
   /** LayerNorm(ln_out) of the rows whose logits are wanted [rows][C]. */
   normed: number;
   /**
    * The chunked prefill wkv's per-token vectors ṽ and ŷ, two planes of [rows][C]
-   * (kernels/wkv-chunk-mats.wgsl). They live and die inside the time mix, so they share
-   * `ffnHid`, which the channel mix fills afterwards.
+   * (kernels/wkv-chunk-mats.wgsl). They live from wkv-chunk-mats to wkv-chunk-scan, after
+   * wkv-prep has read the k and v projections (their only reader), so they take those two
+   * planes of `rkv`.
    */
   wkvChunkVecs: number;
   /** Per-head bonus sums of the prefill wkv [rows][H]. */
@@ -48,27 +53,45 @@ const up8 = (n: number) => Math.ceil(n / 8) * 8;
 /** Activation bytes every model may use for its step capacity, however small its weights. */
 export const ACT_BYTES_FLOOR = 256 * 2 ** 20;
 
+/** The longest default step: a whole 4096-token prompt in one step. */
+export const MAX_DEFAULT_ROWS = 4096;
+
 /**
  * Step capacity (WebGpuOptions.maxRows) when the caller gives none: the most rows, a power of
- * two from 256 to 2048, whose activations stay within an eighth of the weights' bytes or within
- * ACT_BYTES_FLOOR, whichever is more. Longer prefill chunks are faster: 2.9B on the H100,
- * T = 4096, 256 rows 12 014–12 065 tok/s, 512 13 255, 1024 14 667–14 686 (eleventh session);
- * 1024 → 2048 rows, alternating in one call, 14 697 / 15 028 → 15 511 / 15 584, with the f16
- * GEMM input 19 536 / 19 629 → 20 245 / 20 100; 0.4B 256 / 512 / 1024 rows 45 023 / 63 570 /
- * 68 255; 0.1B 1024 → 2048 rows 164 179–167 386 → 190 609–194 582 (thirteenth session;
- * bench/RESULTS.md). Activations per row: 0.1B 0.11 MB, 0.4B 0.14, 2.9B 0.35 (2048 rows: 718 MB
- * beside 5.9 GB of weights), 7.2B 0.56.
+ * two from 256 to MAX_DEFAULT_ROWS, whose activation buffer stays within an eighth of the
+ * weights' bytes or within ACT_BYTES_FLOOR, whichever is more. Longer prefill chunks are
+ * faster (fewer steps, and GEMMs whose tiles fill the multiprocessors' last wave): 2.9B on the
+ * H100, T = 4096, 256 rows 12 014–12 065 tok/s, 512 13 255, 1024 14 667–14 686 (eleventh
+ * session); 1024 → 2048 rows 14 697 / 15 028 → 15 511 / 15 584, with the f16 GEMM input
+ * 19 536 / 19 629 → 20 245 / 20 100; 0.4B 256 / 512 / 1024 rows 45 023 / 63 570 / 68 255
+ * (thirteenth session); 2048 → 4096 rows 15 765 → 16 359, f16 input 19 889 → 20 950
+ * (fourteenth; bench/RESULTS.md). Buffer at the default: 2.9B 4096 rows, ~660 MB beside
+ * 5.9 GB of weights; 7.2B 4096 rows, ~1.0 GB beside 14.3 GB.
  */
-export function defaultMaxRows(weightBytes: number, bytesPerRow: number): number {
+export function defaultMaxRows(c: RwkvConfig, weightBytes: number): number {
   const budget = Math.max(weightBytes / 8, ACT_BYTES_FLOOR);
   let rows = 256;
-  while (rows < 2048 && 2 * rows * bytesPerRow <= budget) rows *= 2;
+  while (rows < MAX_DEFAULT_ROWS && actBytes(c, 2 * rows) <= budget) rows *= 2;
   return rows;
 }
 
-/** Floats one more row of step capacity costs. */
-export function actFloatsPerRow(c: RwkvConfig): number {
-  return actLayout(c, 2).totalFloats - actLayout(c, 1).totalFloats;
+/** Bytes of the activation buffer of a step capacity of `rows` tokens. */
+export function actBytes(c: RwkvConfig, rows: number): number {
+  return actLayout(c, rows).totalFloats * 4;
+}
+
+/** The most rows (at least 1) whose activation buffer fits in `bytes`, e.g. one binding. */
+export function rowsWithin(c: RwkvConfig, bytes: number): number {
+  let lo = 1; // the answer is ≥ lo (or 1 when nothing fits)
+  let hi = 2;
+  while (actBytes(c, hi) <= bytes && hi < 2 ** 24) hi *= 2;
+  // actBytes grows with rows: keep lo fitting (or 1) and hi not fitting.
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (actBytes(c, mid) <= bytes) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function actLayout(c: RwkvConfig, rows: number): ActLayout {
@@ -97,8 +120,8 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const vFirst = take(plane);
   const y = take(plane);
   const ffnIn = take(plane);
-  const ffnHid = take(rows * c.ffnDim);
-  const wkvChunkVecs = c.ffnDim >= 2 * C ? ffnHid : take(2 * plane);
+  const ffnHid = c.ffnDim <= 6 * C ? mix : take(rows * c.ffnDim);
+  const wkvChunkVecs = rkv + plane;
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
   // Split-K partials: at most 16 planes (which the rows-per-binding fit in backend.ts counts)

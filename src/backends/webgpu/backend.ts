@@ -14,7 +14,7 @@ import { ResidentStates } from './resident-states.js';
 import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
 import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
-import { actFloatsPerRow, defaultMaxRows } from './act-layout.js';
+import { defaultMaxRows, rowsWithin } from './act-layout.js';
 
 /** Logit rows of the default step capacity (WebGpuOptions.maxRows left out). */
 const DEFAULT_LOGIT_ROWS = 256;
@@ -22,7 +22,7 @@ const DEFAULT_LOGIT_ROWS = 256;
 export interface WebGpuOptions extends UploadOptions {
   /**
    * Tokens per step: prefill chunk and largest batch, and as many logit rows. Default: 256 to
-   * 2048 tokens by the model's size (act-layout.ts defaultMaxRows: activations within an eighth
+   * 4096 tokens by the model's size (act-layout.ts defaultMaxRows: activations within an eighth
    * of the weights or 256 MiB) with 256 logit rows, less where a binding cannot hold them.
    */
   maxRows?: number;
@@ -90,9 +90,8 @@ export class WebGpuBackend implements Backend {
     try {
       const weights = await uploadWeights(ctx, source, opts);
       // Bound the activations to one binding (the act buffer is bound whole).
-      const perRow = actFloatsPerRow(c) * 4;
-      const fit = Math.max(1, Math.floor(ctx.caps.maxBinding / perRow));
-      const maxRows = Math.min(opts.maxRows ?? defaultMaxRows(weights.bytes, perRow), fit);
+      const fit = rowsWithin(c, ctx.caps.maxBinding);
+      const maxRows = Math.min(opts.maxRows ?? defaultMaxRows(c, weights.bytes), fit);
       // Logit rows (V floats each: 256 KB at V = 65 536) only where a step reads them out: the
       // last token of a prompt, or every token with forwardAll. The size-based default grows the
       // prefill chunk, not these: past 256 rows a step's logits come out 256 at a time.
