@@ -86,7 +86,8 @@ describe('activation sizing', () => {
       assert.ok([256, 512, 1024, 2048, 4096].includes(r), `${size}: ${r}`);
       // The rule: doubling once more would pass the budget (or the cap).
       if (r > 256) assert.ok(actBytes(c, r) <= budget, `${size}: ${r} rows over budget`);
-      if (r < MAX_DEFAULT_ROWS) assert.ok(actBytes(c, 2 * r) > budget, `${size}: ${r} could double`);
+      if (r < MAX_DEFAULT_ROWS)
+        assert.ok(actBytes(c, 2 * r) > budget, `${size}: ${r} could double`);
     }
     // What the benchmark's models get (its prefill figures use these chunks by default).
     assert.deepEqual(rows, {
