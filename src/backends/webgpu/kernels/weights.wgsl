@@ -27,17 +27,3 @@ fn w_last4(u: vec4<u32>) -> vec4<f32> {
 }
 //#endif
 //#endif
-
-/// One weight by element index (for the small per-channel LoRA products).
-fn w_scalar(word_base: u32, e: u32) -> f32 {
-//#if W32
-  return bitcast<f32>(wts[word_base + e / 4u][e % 4u]);
-//#else
-  let word = wts[word_base + e / 8u][(e % 8u) / 2u];
-//#if W_F16
-  return unpack2x16float(word)[e % 2u];
-//#else
-  return bitcast<f32>(select(word << 16u, word & 0xffff0000u, (e % 2u) == 1u));
-//#endif
-//#endif
-}
