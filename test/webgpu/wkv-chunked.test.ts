@@ -130,6 +130,9 @@ describe('chunked wkv scan', () => {
     try {
       assert.equal(chooseWkvScan(undefined, CHUNKED_SCAN_WORKGROUP_BYTES), 'chunked');
       assert.equal(chooseWkvScan('auto', 16384), 'serial');
+      // The scan's 32-row workgroups (30 208 bytes) need more than the matrices pass (25 664).
+      assert.equal(CHUNKED_SCAN_WORKGROUP_BYTES, 30208);
+      assert.equal(chooseWkvScan('auto', 28 * 1024), 'serial');
       assert.equal(chooseWkvScan('serial', 1 << 16), 'serial');
       assert.throws(() => chooseWkvScan('chunked', 16384), /needs \d+ bytes of workgroup memory/);
       process.env.RWKV_WEBGPU_WKV_SCAN = 'serial';

@@ -7,8 +7,8 @@
 //   per-token vectors they fold into) in parallel over all chunks, then per chunk two small
 //   products with the state in order. Exact in exact arithmetic; in f32 it matches the serial
 //   form to 5e-6..2e-5 of the logits' and state's std on the fixture models
-//   (test/webgpu/wkv-chunked.test.ts). On the H100 (bench/RESULTS.md) the two passes take ~10 ms
-//   of a 1024-token 2.9B chunk (matrices 3.8, scan 6.1) where the serial scan took 23; bench
+//   (test/webgpu/wkv-chunked.test.ts). On the H100 (bench/RESULTS.md) the two passes take ~8 ms
+//   per 1024 tokens of 2.9B (matrices 3.4, scan 4.6) where the serial scan took 23; bench
 //   --wkv-scan compares the two.
 import type { RwkvConfig } from '../../model/config.js';
 import type { GemmPass } from './gemm-shape.js';
@@ -16,25 +16,33 @@ import type { Pipelines } from './pipelines.js';
 
 export type WkvScan = 'serial' | 'chunked';
 
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
 /** Tokens per chunk (the kernels' L). */
 const CHUNK = 16;
 /**
- * Value rows per scan workgroup (wkv-chunk-scan's RB: 4 to 64, 16 invocations per row). H100,
- * 2.9B, 1024-token chunk (bench/RESULTS.md, twelfth session): 8 rows 7.8 ms of scan, 16 rows
- * 6.1, 32 rows 6.0, 64 rows 11.5 (40 workgroups for 40 heads). Each workgroup reads the chunk's
- * vectors whole, so fewer rows read them more often; 16 rows need 256 invocations and 24 KB of
- * workgroup memory, within what the chunked form asks of a device anyway.
+ * Value rows per scan workgroup (wkv-chunk-scan's RB) and rows per thread in its dot products
+ * (RD): 32 and 2, i.e. 80 workgroups of 256 invocations at 40 heads. The scan is bound by its
+ * workgroup-memory reads: at 16 rows and one row per thread, 160 workgroups put two on 28 of the
+ * H100's 132 multiprocessors, whose shared load unit then set the pace, and 32 rows with one row
+ * per thread (512 invocations) read as much per multiprocessor. Reading each state row and token
+ * vector once for two rows' products cuts those reads by a third. H100, 2.9B, f16 GEMM input,
+ * 4096-token step (bench/RESULTS.md, fourteenth session), ms of scan: RB 16 / RD 1 23.96–23.97,
+ * 32 / 2 18.20–18.45, 16 / 2 22.4, 32 / 1 25.9, 32 / 4 25.6–25.8, 16 / 4 24.2, 64 / 4 37.0.
  */
-const SCAN_ROWS = 16;
+const SCAN_ROWS = 32;
+const SCAN_DOT_ROWS = 2;
 
 /**
- * Workgroup memory of the chunked kernels (the larger, wkv-chunk-mats: Γ 16×64, four 16×65
- * tiles, five 16×16 matrices, f32). Devices with less (WebGPU's default limit is 16 KB) take
- * the serial form.
+ * Workgroup memory of the chunked kernels, f32: wkv-chunk-mats has Γ 16×64, four 16×65 tiles and
+ * five 16×16 matrices (25 664 bytes); wkv-chunk-scan four 16×68 token tiles, the block's state
+ * rows (SCAN_ROWS×68) and u, v (16×SCAN_ROWS each): 30 208 bytes at 32 rows. Devices with less
+ * than the larger (WebGPU's default limit is 16 KB) take the serial form.
  */
-export const CHUNKED_SCAN_WORKGROUP_BYTES = (16 * 64 + 4 * 16 * 65 + 5 * 16 * 16) * 4;
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+export const CHUNKED_SCAN_WORKGROUP_BYTES = Math.max(
+  (16 * 64 + 4 * 16 * 65 + 5 * 16 * 16) * 4,
+  (4 * 16 * 68 + SCAN_ROWS * 68 + 2 * 16 * SCAN_ROWS) * 4,
+);
 
 /**
  * The scan form a runner uses: `requested` (an option), else RWKV_WEBGPU_WKV_SCAN in Node, else
@@ -86,7 +94,12 @@ export async function chunkedScanPasses(
       suffix: '-mats',
     },
     {
-      pipeline: await P.get('wkv-chunk-scan', 'wkv', { ...defs, SCAN_ROWS, ACT4: true }),
+      pipeline: await P.get('wkv-chunk-scan', 'wkv', {
+        ...defs,
+        SCAN_ROWS,
+        SCAN_DOT_ROWS,
+        ACT4: true,
+      }),
       grid: [seqs, H, config.headSize / SCAN_ROWS],
       suffix: '-chunked',
     },
