@@ -7,6 +7,7 @@ import { GpuSessions } from '../../src/backends/webgpu/sessions.js';
 import {
   chooseWkvScan,
   CHUNKED_SCAN_WORKGROUP_BYTES,
+  scanShape,
 } from '../../src/backends/webgpu/wkv-scan-form.js';
 import { decodeF32, decodeF32Into, encodeF32 } from '../../src/io/dtype.js';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
@@ -77,6 +78,28 @@ describe('chunked wkv scan', () => {
     });
   }
 
+  // More than 32 heads take the scan's other shape (wkv-scan-form.ts scanShape: 32 value rows
+  // per workgroup, two rows per dot-product thread); the fixtures have 2 to 4 heads.
+  it('synthetic model with 40 heads (the 32-row scan): matches the CPU backend', async () => {
+    const manyHeads = { ...wide, nLayer: 1, nEmbd: 40 * 64, nHead: 40, ffnDim: 256 };
+    assert.deepEqual(scanShape(manyHeads.nHead), { rows: 32, dotRows: 2 });
+    const ck = shifted(syntheticCheckpoint(manyHeads, { seed: 7 }), { 'att.a0': 4 });
+    const { cpu, gpu: g } = await backendsFor(ck, { maxRows: 48, wkvScan: 'chunked' });
+    // 70 tokens in steps of 48 + 22: whole chunks, then one of 6 tokens.
+    const tokens = Array.from({ length: 70 }, (_, i) => (i * 53 + 5) % manyHeads.vocabSize);
+    const sc = cpu.createState();
+    const sg = g.createState();
+    const want = await cpu.forwardAll(sc, tokens);
+    const got = await g.forwardAll(sg, tokens);
+    const worst = Math.max(...got.map((row, t) => relDiff(row, want[t])));
+    await sg.sync();
+    const st = relDiff(sg.data, sc.data);
+    if (process.env.SHOW) console.log('40 heads', 'logits', worst, 'state', st);
+    assert.ok(worst <= 1e-4, `logits: max|Δ|/std = ${worst}`);
+    assert.ok(st <= 1e-4, `state: max|Δ|/std = ${st}`);
+    await g.dispose();
+  });
+
   for (const name of ['tiny-a', 'tiny-fp16']) {
     it(`${name}: equals the serial scan and single steps (steps of 64, 23 and 16 tokens)`, async () => {
       for (const maxRows of [64, 23, 16]) {
@@ -133,6 +156,9 @@ describe('chunked wkv scan', () => {
       // The scan's 32-row workgroups (30 208 bytes) need more than the matrices pass (25 664).
       assert.equal(CHUNKED_SCAN_WORKGROUP_BYTES, 30208);
       assert.equal(chooseWkvScan('auto', 28 * 1024), 'serial');
+      // 16 rows up to 32 heads (4 workgroups a head fill the H100 without doubling up).
+      assert.deepEqual(scanShape(32), { rows: 16, dotRows: 1 });
+      assert.deepEqual(scanShape(64), { rows: 32, dotRows: 2 });
       assert.equal(chooseWkvScan('serial', 1 << 16), 'serial');
       assert.throws(() => chooseWkvScan('chunked', 16384), /needs \d+ bytes of workgroup memory/);
       process.env.RWKV_WEBGPU_WKV_SCAN = 'serial';

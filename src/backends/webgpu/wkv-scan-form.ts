@@ -22,26 +22,34 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const CHUNK = 16;
 /**
  * Value rows per scan workgroup (wkv-chunk-scan's RB) and rows per thread in its dot products
- * (RD): 32 and 2, i.e. 80 workgroups of 256 invocations at 40 heads. The scan is bound by its
- * workgroup-memory reads: at 16 rows and one row per thread, 160 workgroups put two on 28 of the
- * H100's 132 multiprocessors, whose shared load unit then set the pace, and 32 rows with one row
- * per thread (512 invocations) read as much per multiprocessor. Reading each state row and token
- * vector once for two rows' products cuts those reads by a third. H100, 2.9B, f16 GEMM input,
- * 4096-token step (bench/RESULTS.md, fourteenth session), ms of scan: RB 16 / RD 1 23.96–23.97,
- * 32 / 2 18.20–18.45, 16 / 2 22.4, 32 / 1 25.9, 32 / 4 25.6–25.8, 16 / 4 24.2, 64 / 4 37.0.
+ * (RD). The scan is bound by its workgroup-memory reads, per multiprocessor: 16 rows with one
+ * row per thread (256 invocations, 4 workgroups a head) is best while every workgroup has a
+ * multiprocessor to itself; past that (2.9B's 160 workgroups put two on 28 of the H100's 132),
+ * 32 rows with two rows per dot-product thread (256 invocations, 2 a head: each state row and
+ * token vector read serves two products) is. H100, 4096-token steps, ms of scan
+ * (bench/RESULTS.md, fourteenth session): 2.9B (40 heads) 16 / 1 23.96–23.97, 32 / 2
+ * 18.20–18.45, 16 / 2 22.4, 32 / 1 25.9, 32 / 4 25.6–25.8, 16 / 4 24.2, 64 / 4 37.0; 1.5B (32
+ * heads, 2048-token steps) 16 / 1 6.24–6.29, 32 / 2 6.94–7.04. WebGPU does not say how many
+ * multiprocessors a device has, so the switch sits at the H100's: more than 32 heads.
  */
-const SCAN_ROWS = 32;
-const SCAN_DOT_ROWS = 2;
+export function scanShape(nHead: number): { rows: number; dotRows: number } {
+  return nHead > 32 ? { rows: 32, dotRows: 2 } : { rows: 16, dotRows: 1 };
+}
+
+/** The scan's workgroup memory in bytes (kernels/wkv-chunk-scan.wgsl's tiles, f32). */
+function scanWorkgroupBytes(rows: number): number {
+  // Four 16 × 68 token tiles, the block's state rows (rows × 68), u and v (16 × rows each).
+  return (4 * 16 * 68 + rows * 68 + 2 * 16 * rows) * 4;
+}
 
 /**
- * Workgroup memory of the chunked kernels, f32: wkv-chunk-mats has Γ 16×64, four 16×65 tiles and
- * five 16×16 matrices (25 664 bytes); wkv-chunk-scan four 16×68 token tiles, the block's state
- * rows (SCAN_ROWS×68) and u, v (16×SCAN_ROWS each): 30 208 bytes at 32 rows. Devices with less
- * than the larger (WebGPU's default limit is 16 KB) take the serial form.
+ * Workgroup memory the chunked form needs, f32: wkv-chunk-mats has Γ 16×64, four 16×65 tiles and
+ * five 16×16 matrices (25 664 bytes); wkv-chunk-scan with 32 rows 30 208 (16 rows: 24 576).
+ * Devices with less than the larger (WebGPU's default limit is 16 KB) take the serial form.
  */
 export const CHUNKED_SCAN_WORKGROUP_BYTES = Math.max(
   (16 * 64 + 4 * 16 * 65 + 5 * 16 * 16) * 4,
-  (4 * 16 * 68 + SCAN_ROWS * 68 + 2 * 16 * SCAN_ROWS) * 4,
+  scanWorkgroupBytes(32),
 );
 
 /**
@@ -87,6 +95,7 @@ export async function chunkedScanPasses(
   }
   const defs = { N: config.headSize, HMAX: hmax, POOL4: false, ACT4: false };
   const H = config.nHead;
+  const shape = scanShape(H);
   return [
     {
       pipeline: await P.get('wkv-chunk-mats', 'wkv', defs),
@@ -96,11 +105,11 @@ export async function chunkedScanPasses(
     {
       pipeline: await P.get('wkv-chunk-scan', 'wkv', {
         ...defs,
-        SCAN_ROWS,
-        SCAN_DOT_ROWS,
+        SCAN_ROWS: shape.rows,
+        SCAN_DOT_ROWS: shape.dotRows,
         ACT4: true,
       }),
-      grid: [seqs, H, config.headSize / SCAN_ROWS],
+      grid: [seqs, H, config.headSize / shape.rows],
       suffix: '-chunked',
     },
   ];
