@@ -7,7 +7,10 @@
 // bf16, so they change only where a weight lies below f16's normal range (|w| < 6.1e-5) and is
 // rounded to its subnormal grid (1.1e-6 of the logits' std on a fixture,
 // test/webgpu/weights-to-f16.test.ts). In the default (split) mode f16 weights made no
-// difference to the GEMMs, so they stay as stored there.
+// difference to the GEMMs, so they stay as stored there. The cost: single-token GEMVs widen f16
+// (unpack2x16float) more slowly than bf16 (a shift): 2.9B batch-1 decode ~1.5–3 % slower in
+// the f16 mode (bench/RESULTS.md, fourteenth session, where the kernels were run on the other
+// format's data to tell the two apart).
 import type { GpuContext } from './device.js';
 import { loadKernel } from './shader-source.js';
 
