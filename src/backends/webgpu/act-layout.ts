@@ -124,10 +124,10 @@ export function actLayout(c: RwkvConfig, rows: number): ActLayout {
   const wkvChunkVecs = rkv + plane;
   const normed = take(plane);
   const bonus = take(rows * c.nHead);
-  // Split-K partials: at most 16 planes (which the rows-per-binding fit in backend.ts counts)
-  // and 64 MB. The cap holds two splits of a 1024-row prefill chunk of an N = 4096 product
-  // (32 MB); matmuls that would need more split less. (At 16 MB, N = 2560 products of 2.9B
-  // prefill could not split and ran 160 tiles on 132 multiprocessors: bench/RESULTS.md.)
+  // Split-K partials: at most 16 planes and 64 MB (rowsWithin and defaultMaxRows count the
+  // buffer with them). The cap holds two splits of a 1024-row prefill chunk of an N = 4096
+  // product (32 MB); matmuls that would need more split less. (At 16 MB, N = 2560 products of
+  // 2.9B prefill could not split and ran 160 tiles on 132 multiprocessors: bench/RESULTS.md.)
   const scratchFloats = Math.min(1 << 24, 16 * plane);
   const scratch = take(scratchFloats);
   return {
