@@ -2,15 +2,15 @@
 // Why: the tensor-core GEMM converts every W tile it stages from bf16 to f16; with the f16 X
 // input (DeviceOptions.gemm 'f16') that conversion is a measurable part of its K step, and
 // weights already in f16 make those GEMMs 4–5 % faster (H100, bench/gemm-tiles.ts --w-format,
-// bench/RESULTS.md, thirteenth session). The GEMMs' results do not change: the kernel converted
-// the same values to f16 before multiplying. The single-token GEMVs widen f16 to f32 as they did
-// bf16, so they change only where a weight lies below f16's normal range (|w| < 6.1e-5) and is
-// rounded to its subnormal grid (1.1e-6 of the logits' std on a fixture,
-// test/webgpu/weights-to-f16.test.ts). In the default (split) mode f16 weights made no
-// difference to the GEMMs, so they stay as stored there. The cost: single-token GEMVs widen f16
-// (unpack2x16float) more slowly than bf16 (a shift): 2.9B batch-1 decode ~1.5–3 % slower in
-// the f16 mode (bench/RESULTS.md, fourteenth session, where the kernels were run on the other
-// format's data to tell the two apart).
+// bench/RESULTS.md, thirteenth session). In the default (split) mode f16 weights made no
+// difference to the GEMMs, so they stay as stored there.
+// Values: the GEMMs' do not change (the kernel converted the same values to f16 before
+// multiplying); the single-token GEMVs widen f16 to f32 as they did bf16, so theirs change only
+// where a weight lies below f16's normal range (|w| < 6.1e-5) and is rounded to its subnormal
+// grid (1.1e-6 of the logits' std on a fixture, test/webgpu/weights-to-f16.test.ts).
+// Speed: the GEMVs widen f16 (unpack2x16float) more slowly than bf16 (a shift): 2.9B batch-1
+// decode is ~1.5–3 % slower in the f16 mode (bench/RESULTS.md, fourteenth session, where each
+// format's kernels also ran on the other's data to tell the two causes apart).
 import type { GpuContext } from './device.js';
 import { loadKernel } from './shader-source.js';
 
