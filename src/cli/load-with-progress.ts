@@ -6,7 +6,15 @@ import type { Command } from 'commander';
 import type { Backend } from '../backends/backend.js';
 import { backendSummary } from './backend-summary.js';
 import type { GemmChoice } from '../backends/webgpu/device.js';
-import { GEMM_HELP, parseDevice, parseGemm, parseInteger, parseTokenizerKind } from './options.js';
+import {
+  GEMM_HELP,
+  parseDevice,
+  parseGemm,
+  parseInteger,
+  parseStepTokens,
+  parseTokenizerKind,
+  STEP_TOKENS_HELP,
+} from './options.js';
 import { loadModel, type DeviceChoice } from '../runtime/load.js';
 import { openTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import type { TokenizerKind } from '../tokenizer/load.js';
@@ -19,6 +27,8 @@ export interface ModelFlags {
   threads?: number;
   /** WebGPU: the GEMM kernel (LoadOptions.gemm). */
   gemm?: GemmChoice;
+  /** WebGPU: tokens per step (LoadOptions.stepTokens). */
+  stepTokens?: number;
   /** world (default) or bytes, for byte-level models. */
   tokenizer?: TokenizerKind;
 }
@@ -36,7 +46,8 @@ export function addModelFlags(cmd: Command): Command {
       'world' as TokenizerKind,
     )
     .option('--threads <n>', 'CPU threads for matrix products (default: every core)', parseInteger)
-    .option('--gemm <kernel>', GEMM_HELP, parseGemm);
+    .option('--gemm <kernel>', GEMM_HELP, parseGemm)
+    .option('--step-tokens <n>', STEP_TOKENS_HELP, parseStepTokens);
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -86,7 +97,12 @@ export async function loadModelAndTokenizer(
     // loadModel reports a missing file with a better message
   }
   const backend = await withProgress(`loading ${basename(f.model)}${size} on ${f.device}`, () =>
-    loadModel(f.model, { device: f.device, threads: f.threads, gemm: f.gemm }),
+    loadModel(f.model, {
+      device: f.device,
+      threads: f.threads,
+      gemm: f.gemm,
+      stepTokens: f.stepTokens,
+    }),
   );
   process.stderr.write(`running on ${backendSummary(backend)}\n`);
   if (tokenizer.vocabSize > backend.config.vocabSize) {

@@ -20,6 +20,18 @@ export function parseGemm(value: string): GemmChoice {
   throw new InvalidArgumentError(`unknown gemm kernel "${value}" (expected auto, f16 or f32)`);
 }
 
+/** `--step-tokens`' help line, shared by the commands that load a model. */
+export const STEP_TOKENS_HELP =
+  'WebGPU: tokens one step holds (the longest prompt chunk, the largest batch); fewer use ' +
+  'less GPU memory and prefill more slowly (default: by model size, up to 4096)';
+
+export function parseStepTokens(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`"${value}" is not a whole number of tokens ≥ 1`);
+  return n;
+}
+
 export function parseTokenList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const ids = parts.map(Number);

@@ -17,6 +17,12 @@ export interface LoadOptions {
    * precision) or 'f32'. Default: RWKV_WEBGPU_GEMM, else 'auto'.
    */
   gemm?: GemmChoice;
+  /**
+   * WebGPU backend: tokens one step holds (WebGpuOptions.maxRows): the longest prompt chunk and
+   * the largest batch. Default: by the model's size, up to 4096 (act-layout.ts defaultMaxRows);
+   * fewer use less GPU memory (2.9B: ~145 KB a token) and prefill more slowly.
+   */
+  stepTokens?: number;
 }
 
 /** Opens and validates a checkpoint without loading weights (for `rwkv info`). */
@@ -33,24 +39,28 @@ export async function openModel(path: string): Promise<ModelFile> {
 export async function loadModel(path: string, opts: LoadOptions = {}): Promise<Backend> {
   const model = await openModel(path);
   try {
-    return await createBackend(model, opts.device ?? 'cpu', opts.threads, opts.gemm);
+    return await createBackend(model, opts);
   } finally {
     await model.checkpoint.close();
   }
 }
 
-export async function createBackend(
-  model: ModelFile,
-  device: DeviceChoice,
-  threads?: number,
-  gemm?: GemmChoice,
-): Promise<Backend> {
+/** The backend for an opened model (LoadOptions; device 'cpu' unless given). */
+export async function createBackend(model: ModelFile, opts: LoadOptions = {}): Promise<Backend> {
+  const { device = 'cpu', threads, gemm, stepTokens } = opts;
   if (device === 'cpu' && gemm !== undefined && gemm !== 'auto') {
     throw new Error(
       `gemm '${gemm}' chooses the WebGPU backend's matrix kernel; the CPU backend has none ` +
         '(use device webgpu or auto)',
     );
   }
+  if (device === 'cpu' && stepTokens !== undefined) {
+    throw new Error(
+      `step tokens (${stepTokens}) size the WebGPU backend's steps; the CPU backend has none ` +
+        '(use device webgpu or auto)',
+    );
+  }
+  const gpu = { gemm, maxRows: stepTokens };
   switch (device) {
     case 'cpu':
       return CpuBackend.load(model, { threads });
@@ -58,9 +68,9 @@ export async function createBackend(
       return (await import('../backends/webgpu/select.js')).loadAuto(
         model,
         () => CpuBackend.load(model, { threads }),
-        gemm,
+        gpu,
       );
     case 'webgpu':
-      return (await import('../backends/webgpu/select.js')).loadWebGpu(model, gemm);
+      return (await import('../backends/webgpu/select.js')).loadWebGpu(model, gpu);
   }
 }

@@ -33,6 +33,8 @@ export interface ServeOptions {
   threads?: number;
   /** WebGPU backend: its GEMM kernel (LoadOptions.gemm). */
   gemm?: GemmChoice;
+  /** WebGPU backend: tokens per step (LoadOptions.stepTokens). */
+  stepTokens?: number;
   /** Already loaded model and tokenizer (tests share one across servers). */
   backend?: Backend;
   tokenizer?: Tokenizer;
@@ -98,7 +100,12 @@ export async function buildServer(opts: ServeOptions): Promise<{
   if (!opts.backend && !opts.model) throw new Error('serve: give a model path (--model)');
   const backend =
     opts.backend ??
-    (await loadModel(opts.model!, { device: o.device, threads: o.threads, gemm: o.gemm }));
+    (await loadModel(opts.model!, {
+      device: o.device,
+      threads: o.threads,
+      gemm: o.gemm,
+      stepTokens: o.stepTokens,
+    }));
   const tokenizer =
     opts.tokenizer ??
     openTokenizer({ vocab: opts.vocab, model: opts.model, vocabSize: backend.config.vocabSize });

@@ -86,4 +86,14 @@ describe('rwkv info / logits', () => {
     assert.notEqual(cpu.code, 0);
     assert.match(cpu.stderr, /gemm 'f16' chooses the WebGPU backend's matrix kernel/);
   });
+
+  it('--step-tokens takes a whole number ≥ 1, and only for the WebGPU backend', async () => {
+    const args = ['logits', '--model', fx.files[0], '--tokens', '1', '--out', '/tmp/x'];
+    const zero = await runCli([...args, '--step-tokens', '0']);
+    assert.notEqual(zero.code, 0);
+    assert.match(zero.stderr, /"0" is not a whole number of tokens ≥ 1/);
+    const cpu = await runCli([...args, '--device', 'cpu', '--step-tokens', '64']);
+    assert.notEqual(cpu.code, 0);
+    assert.match(cpu.stderr, /step tokens \(64\) size the WebGPU backend's steps/);
+  });
 });

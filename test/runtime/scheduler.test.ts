@@ -29,10 +29,9 @@ const config: RwkvConfig = {
 
 let backend: Backend;
 before(async () => {
-  backend = await createBackend(
-    await describeModel(syntheticCheckpoint(config, { seed: 3 })),
-    'cpu',
-  );
+  backend = await createBackend(await describeModel(syntheticCheckpoint(config, { seed: 3 })), {
+    device: 'cpu',
+  });
 });
 
 function argmax(row: Float32Array): number {

@@ -48,7 +48,7 @@ describe('GEMM kernel choice', () => {
   });
 
   it('reaches the backend through LoadOptions and WebGpuOptions', async () => {
-    const be = await createBackend(await model(), 'webgpu', undefined, 'f16');
+    const be = await createBackend(await model(), { device: 'webgpu', gemm: 'f16' });
     try {
       assert.ok(be instanceof WebGpuBackend);
       assert.equal(be.caps.gemmInput, 'f16');
@@ -72,8 +72,11 @@ describe('GEMM kernel choice', () => {
   });
 
   it('is refused for the CPU backend, which has no GEMM kernel to choose', async () => {
-    await assert.rejects(createBackend(await model(), 'cpu', 1, 'f16'), /CPU backend has none/);
-    const cpu = await createBackend(await model(), 'cpu', 1, 'auto');
+    await assert.rejects(
+      createBackend(await model(), { device: 'cpu', threads: 1, gemm: 'f16' }),
+      /CPU backend has none/,
+    );
+    const cpu = await createBackend(await model(), { device: 'cpu', threads: 1, gemm: 'auto' });
     await cpu.dispose();
   });
 });

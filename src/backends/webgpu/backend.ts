@@ -82,6 +82,9 @@ export class WebGpuBackend implements Backend {
     source: WeightSource & { identity: ModelIdentity },
     opts: WebGpuOptions = {},
   ): Promise<WebGpuBackend> {
+    if (opts.maxRows !== undefined && !(Number.isInteger(opts.maxRows) && opts.maxRows >= 1)) {
+      throw new Error(`step tokens (maxRows) must be a whole number ≥ 1, got ${opts.maxRows}`);
+    }
     if (opts.context && opts.gemm !== undefined) {
       throw new Error('WebGpuBackend.load: give gemm to createGpuContext when passing a context');
     }

@@ -6,18 +6,24 @@ import type { ModelFile } from '../../model/model-file.js';
 import { createGpuContext, NoGpuAdapterError, type GemmChoice } from './device.js';
 import { WebGpuBackend } from './backend.js';
 
-export function loadWebGpu(model: ModelFile, gemm?: GemmChoice): Promise<Backend> {
-  return WebGpuBackend.load(model, { gemm });
+/** What the runtime passes to the WebGPU backend (LoadOptions.gemm, LoadOptions.stepTokens). */
+export interface GpuLoadOptions {
+  gemm?: GemmChoice;
+  maxRows?: number;
+}
+
+export function loadWebGpu(model: ModelFile, opts: GpuLoadOptions = {}): Promise<Backend> {
+  return WebGpuBackend.load(model, { gemm: opts.gemm, maxRows: opts.maxRows });
 }
 
 export async function loadAuto(
   model: ModelFile,
   cpu: () => Promise<Backend>,
-  gemm?: GemmChoice,
+  opts: GpuLoadOptions = {},
 ): Promise<Backend> {
   let ctx;
   try {
-    ctx = await createGpuContext({ gemm });
+    ctx = await createGpuContext({ gemm: opts.gemm });
   } catch (err) {
     if (err instanceof NoGpuAdapterError) return cpu();
     throw err;
@@ -26,5 +32,5 @@ export async function loadAuto(
     ctx.destroy();
     return cpu();
   }
-  return WebGpuBackend.load(model, { context: ctx, ownContext: true });
+  return WebGpuBackend.load(model, { context: ctx, ownContext: true, maxRows: opts.maxRows });
 }

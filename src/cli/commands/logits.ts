@@ -4,7 +4,15 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadModel, type DeviceChoice } from '../../runtime/load.js';
 import type { GemmChoice } from '../../backends/webgpu/device.js';
-import { GEMM_HELP, parseDevice, parseGemm, parseInteger, parseTokenList } from '../options.js';
+import {
+  GEMM_HELP,
+  parseDevice,
+  parseGemm,
+  parseInteger,
+  parseStepTokens,
+  parseTokenList,
+  STEP_TOKENS_HELP,
+} from '../options.js';
 
 interface LogitsOptions {
   model: string;
@@ -13,6 +21,7 @@ interface LogitsOptions {
   device: DeviceChoice;
   threads?: number;
   gemm?: GemmChoice;
+  stepTokens?: number;
 }
 
 export function registerLogits(program: Command): void {
@@ -25,12 +34,14 @@ export function registerLogits(program: Command): void {
     .option('--device <device>', 'cpu | webgpu | auto', parseDevice, 'cpu' as DeviceChoice)
     .option('--threads <n>', 'CPU threads for matrix products (default: all cores)', parseInteger)
     .option('--gemm <kernel>', GEMM_HELP, parseGemm)
+    .option('--step-tokens <n>', STEP_TOKENS_HELP, parseStepTokens)
     .action(async (opts: LogitsOptions) => {
       const tokens = parseTokenList(opts.tokens);
       const backend = await loadModel(opts.model, {
         device: opts.device,
         threads: opts.threads,
         gemm: opts.gemm,
+        stepTokens: opts.stepTokens,
       });
       try {
         const rows = await backend.forwardAll(backend.createState(), tokens);

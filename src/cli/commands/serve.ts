@@ -4,7 +4,14 @@ import { defaultStateDir, SERVE_DEFAULTS, startServer } from '../../server/app.j
 import type { DeviceChoice } from '../../runtime/load.js';
 import type { GemmChoice } from '../../backends/webgpu/device.js';
 import { backendSummary } from '../backend-summary.js';
-import { GEMM_HELP, parseDevice, parseGemm, parseInteger } from '../options.js';
+import {
+  GEMM_HELP,
+  parseDevice,
+  parseGemm,
+  parseInteger,
+  parseStepTokens,
+  STEP_TOKENS_HELP,
+} from '../options.js';
 
 interface ServeFlags {
   model: string;
@@ -12,6 +19,7 @@ interface ServeFlags {
   device: DeviceChoice;
   threads?: number;
   gemm?: GemmChoice;
+  stepTokens?: number;
   name?: string;
   host: string;
   port: number;
@@ -46,6 +54,7 @@ export function registerServe(program: Command): void {
     .option('--device <device>', 'cpu, webgpu or auto', parseDevice, 'cpu' as DeviceChoice)
     .option('--threads <n>', 'CPU threads for matrix products (default: every core)', atLeast(1))
     .option('--gemm <kernel>', GEMM_HELP, parseGemm)
+    .option('--step-tokens <n>', STEP_TOKENS_HELP, parseStepTokens)
     .option('--name <id>', 'model id clients send (default: the file name without extension)')
     .option('--host <host>', 'address to listen on', d.host)
     .option('--port <port>', 'port to listen on (0 = any free port)', atLeast(0), d.port)
@@ -77,6 +86,7 @@ export function registerServe(program: Command): void {
         device: flags.device,
         threads: flags.threads,
         gemm: flags.gemm,
+        stepTokens: flags.stepTokens,
         modelName: flags.name,
         host: flags.host,
         port: flags.port,
