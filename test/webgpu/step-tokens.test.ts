@@ -34,10 +34,12 @@ describe('step tokens', () => {
 
   it('refuses a step that is not a whole number of tokens ≥ 1, and the CPU backend', async () => {
     for (const bad of [0, -4, 2.5, Number.NaN]) {
-      await assert.rejects(
-        createBackend(await model(), { device: 'webgpu', stepTokens: bad }),
-        /step tokens \(maxRows\) must be a whole number ≥ 1/,
-      );
+      for (const device of ['webgpu', 'auto'] as const) {
+        await assert.rejects(
+          createBackend(await model(), { device, stepTokens: bad }),
+          /step tokens \(maxRows\) must be a whole number ≥ 1/,
+        );
+      }
     }
     await assert.rejects(
       createBackend(await model(), { device: 'cpu', stepTokens: 64 }),

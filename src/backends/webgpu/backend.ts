@@ -16,6 +16,16 @@ import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
 import { defaultMaxRows, rowsWithin } from './act-layout.js';
 
+/**
+ * Throws unless `maxRows` (WebGpuOptions.maxRows, LoadOptions.stepTokens) is absent or a whole
+ * number ≥ 1.
+ */
+export function checkMaxRows(maxRows: number | undefined): void {
+  if (maxRows !== undefined && !(Number.isInteger(maxRows) && maxRows >= 1)) {
+    throw new Error(`step tokens (maxRows) must be a whole number ≥ 1, got ${maxRows}`);
+  }
+}
+
 /** Logit rows of the default step capacity (WebGpuOptions.maxRows left out). */
 const DEFAULT_LOGIT_ROWS = 256;
 
@@ -82,9 +92,7 @@ export class WebGpuBackend implements Backend {
     source: WeightSource & { identity: ModelIdentity },
     opts: WebGpuOptions = {},
   ): Promise<WebGpuBackend> {
-    if (opts.maxRows !== undefined && !(Number.isInteger(opts.maxRows) && opts.maxRows >= 1)) {
-      throw new Error(`step tokens (maxRows) must be a whole number ≥ 1, got ${opts.maxRows}`);
-    }
+    checkMaxRows(opts.maxRows);
     if (opts.context && opts.gemm !== undefined) {
       throw new Error('WebGpuBackend.load: give gemm to createGpuContext when passing a context');
     }

@@ -4,7 +4,7 @@
 import type { Backend } from '../backend.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { createGpuContext, NoGpuAdapterError, type GemmChoice } from './device.js';
-import { WebGpuBackend } from './backend.js';
+import { checkMaxRows, WebGpuBackend } from './backend.js';
 
 /** What the runtime passes to the WebGPU backend (LoadOptions.gemm, LoadOptions.stepTokens). */
 export interface GpuLoadOptions {
@@ -21,6 +21,8 @@ export async function loadAuto(
   cpu: () => Promise<Backend>,
   opts: GpuLoadOptions = {},
 ): Promise<Backend> {
+  // Before a context exists: the backend's own check would leave this one open.
+  checkMaxRows(opts.maxRows);
   let ctx;
   try {
     ctx = await createGpuContext({ gemm: opts.gemm });
