@@ -75,6 +75,16 @@ export function defaultMaxRows(c: RwkvConfig, weightBytes: number): number {
   return rows;
 }
 
+/**
+ * Throws unless `maxRows` (WebGpuOptions.maxRows, LoadOptions.stepTokens) is absent or a whole
+ * number ≥ 1.
+ */
+export function checkMaxRows(maxRows: number | undefined): void {
+  if (maxRows !== undefined && !(Number.isInteger(maxRows) && maxRows >= 1)) {
+    throw new Error(`step tokens (maxRows) must be a whole number ≥ 1, got ${maxRows}`);
+  }
+}
+
 /** Bytes of the activation buffer of a step capacity of `rows` tokens. */
 export function actBytes(c: RwkvConfig, rows: number): number {
   return actLayout(c, rows).totalFloats * 4;

@@ -14,17 +14,7 @@ import { ResidentStates } from './resident-states.js';
 import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
 import { Runner, type StepSequence } from './runner.js';
 import { uploadWeights, type UploadOptions, type WeightSource } from './weights.js';
-import { defaultMaxRows, rowsWithin } from './act-layout.js';
-
-/**
- * Throws unless `maxRows` (WebGpuOptions.maxRows, LoadOptions.stepTokens) is absent or a whole
- * number ≥ 1.
- */
-export function checkMaxRows(maxRows: number | undefined): void {
-  if (maxRows !== undefined && !(Number.isInteger(maxRows) && maxRows >= 1)) {
-    throw new Error(`step tokens (maxRows) must be a whole number ≥ 1, got ${maxRows}`);
-  }
-}
+import { checkMaxRows, defaultMaxRows, rowsWithin } from './act-layout.js';
 
 /** Logit rows of the default step capacity (WebGpuOptions.maxRows left out). */
 const DEFAULT_LOGIT_ROWS = 256;

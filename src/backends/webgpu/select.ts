@@ -4,7 +4,8 @@
 import type { Backend } from '../backend.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { createGpuContext, NoGpuAdapterError, type GemmChoice } from './device.js';
-import { checkMaxRows, WebGpuBackend } from './backend.js';
+import { checkMaxRows } from './act-layout.js';
+import { WebGpuBackend } from './backend.js';
 
 /** What the runtime passes to the WebGPU backend (LoadOptions.gemm, LoadOptions.stepTokens). */
 export interface GpuLoadOptions {
