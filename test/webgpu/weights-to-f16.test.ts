@@ -13,12 +13,18 @@ import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import type { TensorEntry } from '../../src/io/tensor.js';
 import { describeModel } from '../../src/model/model-file.js';
 import { argmax, modelFixtures } from '../helpers/fixtures.js';
-import { gpu, relDiff } from './gpu-test-helpers.js';
+import { gpu, relDiff, submitAndRead } from './gpu-test-helpers.js';
 
 after(async () => (await gpu()).destroy());
 
-/** Uploads 16-bit patterns, converts them, and reads back (patterns, out-of-range count). */
-async function convert(bits: Uint16Array): Promise<{ out: Uint16Array; bad: number }> {
+/**
+ * Uploads 16-bit patterns, converts them (`rowWorkgroups` per grid row, as convertBf16ToF16),
+ * and reads back (patterns, out-of-range count).
+ */
+async function convert(
+  bits: Uint16Array,
+  rowWorkgroups?: number,
+): Promise<{ out: Uint16Array; bad: number }> {
   const ctx = await gpu();
   const size = Math.ceil(bits.byteLength / 16) * 16;
   const buf = ctx.device.createBuffer({
@@ -28,53 +34,47 @@ async function convert(bits: Uint16Array): Promise<{ out: Uint16Array; bad: numb
   const padded = new Uint16Array(size / 2);
   padded.set(bits);
   ctx.device.queue.writeBuffer(buf, 0, padded);
-  const bad = await convertBf16ToF16(ctx, [buf]);
-  const read = ctx.device.createBuffer({
-    size,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const enc = ctx.device.createCommandEncoder();
-  enc.copyBufferToBuffer(buf, 0, read, 0, size);
-  ctx.device.queue.submit([enc.finish()]);
-  await ctx.wait(read.mapAsync(GPUMapMode.READ));
-  const out = new Uint16Array(read.getMappedRange().slice(0, bits.byteLength));
-  read.unmap();
-  read.destroy();
+  const bad = await convertBf16ToF16(ctx, [buf], rowWorkgroups);
+  const out = await submitAndRead(ctx, ctx.device.createCommandEncoder(), buf);
   buf.destroy();
-  return { out, bad };
+  return { out: new Uint16Array(out, 0, bits.length), bad };
 }
 
 describe('bf16 weights as f16', () => {
-  it('keeps every value in f16 range and counts the others', async () => {
-    // A spread of magnitudes, both signs, several grid rows' worth of vec4s.
-    const n = 300_000;
-    const vals = new Float32Array(n);
-    let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-    for (let i = 0; i < n; i++) vals[i] = rnd() * 2 ** Math.round(rnd() * 14);
-    // Edge values: f16's largest finite bf16 neighbour, its smallest normal, and the refused.
-    const edges = [65280, -65280, 2 ** -14, -(2 ** -14), 0, -0, 65536, -1e30, Infinity, NaN];
-    vals.set(edges, 1000);
-    const bf = f32ToBf16(vals);
-    const { out, bad } = await convert(bf);
-    const got = f16ToF32(out);
-    assert.equal(bad, 4, 'out-of-range and non-finite weights counted');
-    const want = bf16ToF32(bf);
-    let subnormal = 0;
-    for (let i = 0; i < n; i++) {
-      if (i >= 1006 && i < 1010) continue; // undefined after conversion
-      if (Math.abs(want[i]) >= 2 ** -14 || want[i] === 0) {
-        assert.ok(Object.is(got[i], want[i]), `weight ${i}: ${want[i]} became ${got[i]}`);
-      } else {
-        // Below f16's normal range its grid is 2^-24 apart: rounded to it, or (WGSL allows it)
-        // flushed to zero.
-        subnormal++;
-        const near = Math.abs(got[i] - want[i]) <= 2 ** -25;
-        assert.ok(near || got[i] === 0, `weight ${i}: ${want[i]} became ${got[i]}`);
+  // 300 000 weights are 147 workgroups: one grid row as loaded models get it below 268 MB per
+  // buffer, and 15 rows of 10 (the last one partial) for the grid's second dimension.
+  for (const rowWorkgroups of [undefined, 10]) {
+    it(`keeps every value in f16 range and counts the others (${rowWorkgroups ?? 'default'} workgroups a row)`, async () => {
+      // A spread of magnitudes, both signs.
+      const n = 300_000;
+      const vals = new Float32Array(n);
+      let seed = 12345;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+      for (let i = 0; i < n; i++) vals[i] = rnd() * 2 ** Math.round(rnd() * 14);
+      // Edge values: f16's largest finite bf16 neighbour, its smallest normal, and the refused.
+      const edges = [65280, -65280, 2 ** -14, -(2 ** -14), 0, -0, 65536, -1e30, Infinity, NaN];
+      vals.set(edges, 1000);
+      const bf = f32ToBf16(vals);
+      const { out, bad } = await convert(bf, rowWorkgroups);
+      const got = f16ToF32(out);
+      assert.equal(bad, 4, 'out-of-range and non-finite weights counted');
+      const want = bf16ToF32(bf);
+      let subnormal = 0;
+      for (let i = 0; i < n; i++) {
+        if (i >= 1006 && i < 1010) continue; // undefined after conversion
+        if (Math.abs(want[i]) >= 2 ** -14 || want[i] === 0) {
+          assert.ok(Object.is(got[i], want[i]), `weight ${i}: ${want[i]} became ${got[i]}`);
+        } else {
+          // Below f16's normal range its grid is 2^-24 apart: rounded to it, or (WGSL allows it)
+          // flushed to zero.
+          subnormal++;
+          const near = Math.abs(got[i] - want[i]) <= 2 ** -25;
+          assert.ok(near || got[i] === 0, `weight ${i}: ${want[i]} became ${got[i]}`);
+        }
       }
-    }
-    assert.ok(subnormal > 1000, 'the spread reaches below f16 normal range');
-  });
+      assert.ok(subnormal > 1000, 'the spread reaches below f16 normal range');
+    });
+  }
 
   it('a fixture model with f16 weights computes what the CPU does', async () => {
     const fx = modelFixtures().find((f) => f.name === 'tiny-a')!;

@@ -20,9 +20,14 @@ const ROW_WORKGROUPS = 65535;
 /**
  * Rewrites each buffer's bf16 pairs as f16 pairs in place. Returns how many weights lay outside
  * f16's finite range (or were not finite); those are undefined afterwards, so a caller that
- * gets a non-zero count must not use the buffers.
+ * gets a non-zero count must not use the buffers. `rowWorkgroups` (workgroups per grid row) is
+ * for tests, which reach the grid's second dimension with buffers far below 268 MB.
  */
-export async function convertBf16ToF16(ctx: GpuContext, buffers: GPUBuffer[]): Promise<number> {
+export async function convertBf16ToF16(
+  ctx: GpuContext,
+  buffers: GPUBuffer[],
+  rowWorkgroups = ROW_WORKGROUPS,
+): Promise<number> {
   const device = ctx.device;
   const module = device.createShaderModule({
     label: 'rwkv bf16-to-f16',
@@ -55,7 +60,7 @@ export async function convertBf16ToF16(ctx: GpuContext, buffers: GPUBuffer[]): P
       const vecs = Math.floor(buf.size / 16);
       if (vecs === 0) continue;
       const groups = Math.ceil(vecs / 256);
-      const x = Math.min(groups, ROW_WORKGROUPS);
+      const x = Math.min(groups, rowWorkgroups);
       const params = make({
         label: 'rwkv bf16-to-f16 params',
         size: 16,
