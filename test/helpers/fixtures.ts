@@ -1,6 +1,8 @@
 // Where the reference fixtures live (../shared beside the checkout) and how to read them.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { Backend } from '../../src/backends/backend.js';
+import type { RwkvState } from '../../src/runtime/state.js';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -81,4 +83,23 @@ export function argmax(a: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i] > a[best]) best = i;
   return best;
+}
+
+/**
+ * The fixtures' greedy continuation: `n` tokens, each the argmax of the logits before it,
+ * starting from `logits` (the prompt's last row) and fed back into `state`.
+ */
+export async function greedyTokens(
+  backend: Pick<Backend, 'forward'>,
+  state: RwkvState,
+  logits: Float32Array,
+  n: number,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const tok = argmax(logits);
+    out.push(tok);
+    logits = await backend.forward(state, [tok]);
+  }
+  return out;
 }

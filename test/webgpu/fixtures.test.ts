@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
-import { argmax, modelFixtures, std, maxAbsDiff } from '../helpers/fixtures.js';
+import { greedyTokens, modelFixtures, std, maxAbsDiff } from '../helpers/fixtures.js';
 import { backendsFor, gpu, relDiff } from './gpu-test-helpers.js';
 
 const TOLERANCE = 1e-3;
@@ -44,13 +44,7 @@ describe('WebGPU backend on the reference fixtures', () => {
       );
       assert.ok(relDiff(sg.data, fx.state()) <= TOLERANCE, `state vs reference`);
 
-      const greedy: number[] = [];
-      let logits = got[got.length - 1];
-      for (let i = 0; i < ref.greedy.length; i++) {
-        const tok = argmax(logits);
-        greedy.push(tok);
-        logits = await g.forward(sg, [tok]);
-      }
+      const greedy = await greedyTokens(g, sg, got[got.length - 1], ref.greedy.length);
       assert.deepEqual(greedy, ref.greedy);
       await g.dispose();
     });

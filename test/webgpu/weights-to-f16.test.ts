@@ -12,7 +12,7 @@ import { bf16ToF32, f16ToF32, f32ToBf16 } from '../../src/io/dtype.js';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import type { TensorEntry } from '../../src/io/tensor.js';
 import { describeModel } from '../../src/model/model-file.js';
-import { argmax, modelFixtures } from '../helpers/fixtures.js';
+import { greedyTokens, modelFixtures } from '../helpers/fixtures.js';
 import { gpu, relDiff, submitAndRead } from './gpu-test-helpers.js';
 
 after(async () => (await gpu()).destroy());
@@ -103,13 +103,7 @@ describe('bf16 weights as f16', () => {
         });
         await sg.sync();
         assert.ok(relDiff(sg.data, sc.data) <= 1e-3, `state vs CPU: ${relDiff(sg.data, sc.data)}`);
-        const greedy: number[] = [];
-        let logits = got[got.length - 1];
-        for (let i = 0; i < ref.greedy.length; i++) {
-          const tok = argmax(logits);
-          greedy.push(tok);
-          logits = await be.forward(sg, [tok]);
-        }
+        const greedy = await greedyTokens(be, sg, got[got.length - 1], ref.greedy.length);
         assert.deepEqual(greedy, ref.greedy);
       } finally {
         await be.dispose();
