@@ -48,6 +48,34 @@ function shifted(ck: Checkpoint, shifts: Record<string, number>): Checkpoint {
 
 const wide = HEAD64_CONFIG;
 
+/**
+ * `ck` through the chunked scan in steps of `maxRows` against the CPU backend: every row's logits
+ * and the final state within 1e-4 of their std, the same argmax on every row.
+ */
+async function chunkedMatchesCpu(
+  what: string,
+  ck: Checkpoint,
+  maxRows: number,
+  tokens: number[],
+): Promise<void> {
+  const { cpu, gpu: g } = await backendsFor(ck, { maxRows, wkvScan: 'chunked' });
+  const sc = cpu.createState();
+  const sg = g.createState();
+  const want = await cpu.forwardAll(sc, tokens);
+  const got = await g.forwardAll(sg, tokens);
+  let worst = 0;
+  got.forEach((row, t) => {
+    worst = Math.max(worst, relDiff(row, want[t]));
+    assert.equal(argmax(row), argmax(want[t]), `token ${t}: argmax differs`);
+  });
+  await sg.sync();
+  const st = relDiff(sg.data, sc.data);
+  if (process.env.SHOW) console.log(what, 'logits', worst, 'state', st);
+  assert.ok(worst <= 1e-4, `logits: max|Δ|/std = ${worst}`);
+  assert.ok(st <= 1e-4, `state: max|Δ|/std = ${st}`);
+  await g.dispose();
+}
+
 describe('chunked wkv scan', () => {
   // The extremes of the recurrence over 100 tokens (steps of 64 + 36: chunks of 16 and a last
   // one of 4): decays at their floor exp(−e^{−1/2}) ≈ 0.545 (the smallest products Γ over a
@@ -58,23 +86,8 @@ describe('chunked wkv scan', () => {
   ] as const) {
     it(`synthetic model, ${what}: matches the CPU backend`, async () => {
       const ck = shifted(syntheticCheckpoint(wide, { seed: 5 }), shifts);
-      const { cpu, gpu: g } = await backendsFor(ck, { maxRows: 64, wkvScan: 'chunked' });
       const tokens = Array.from({ length: 100 }, (_, i) => (i * 37 + 11) % wide.vocabSize);
-      const sc = cpu.createState();
-      const sg = g.createState();
-      const want = await cpu.forwardAll(sc, tokens);
-      const got = await g.forwardAll(sg, tokens);
-      let worst = 0;
-      got.forEach((row, t) => {
-        worst = Math.max(worst, relDiff(row, want[t]));
-        assert.equal(argmax(row), argmax(want[t]), `token ${t}: argmax differs`);
-      });
-      await sg.sync();
-      const st = relDiff(sg.data, sc.data);
-      if (process.env.SHOW) console.log(what, 'logits', worst, 'state', st);
-      assert.ok(worst <= 1e-4, `logits: max|Δ|/std = ${worst}`);
-      assert.ok(st <= 1e-4, `state: max|Δ|/std = ${st}`);
-      await g.dispose();
+      await chunkedMatchesCpu(what, ck, 64, tokens);
     });
   }
 
@@ -84,20 +97,9 @@ describe('chunked wkv scan', () => {
     const manyHeads = { ...wide, nLayer: 1, nEmbd: 40 * 64, nHead: 40, ffnDim: 256 };
     assert.deepEqual(scanShape(manyHeads.nHead), { rows: 32, dotRows: 2 });
     const ck = shifted(syntheticCheckpoint(manyHeads, { seed: 7 }), { 'att.a0': 4 });
-    const { cpu, gpu: g } = await backendsFor(ck, { maxRows: 48, wkvScan: 'chunked' });
     // 70 tokens in steps of 48 + 22: whole chunks, then one of 6 tokens.
     const tokens = Array.from({ length: 70 }, (_, i) => (i * 53 + 5) % manyHeads.vocabSize);
-    const sc = cpu.createState();
-    const sg = g.createState();
-    const want = await cpu.forwardAll(sc, tokens);
-    const got = await g.forwardAll(sg, tokens);
-    const worst = Math.max(...got.map((row, t) => relDiff(row, want[t])));
-    await sg.sync();
-    const st = relDiff(sg.data, sc.data);
-    if (process.env.SHOW) console.log('40 heads', 'logits', worst, 'state', st);
-    assert.ok(worst <= 1e-4, `logits: max|Δ|/std = ${worst}`);
-    assert.ok(st <= 1e-4, `state: max|Δ|/std = ${st}`);
-    await g.dispose();
+    await chunkedMatchesCpu('40 heads', ck, 48, tokens);
   });
 
   for (const name of ['tiny-a', 'tiny-fp16']) {
