@@ -78,7 +78,7 @@ export interface SgmPlan {
  * model compares rates within one form only). 'split': .scratch probe at M = 1024, N = 10240,
  * K = 2560: 62 and 45, see bench/RESULTS.md; with the matrix loads' offsets provably in range,
  * 75–89 and 38–53 in the same noisy probe, so the ranking and the plans at M ≥ 128 are
- * unchanged and the first readings stay). The
+ * unchanged and the first readings stay; the third tile's rate is explained at its entry. The
  * model is the f32 kernel's (gemm-shape.ts): workgroups spread evenly over the
  * multiprocessors, split-K adds a reduce pass. Unlike the f32 kernel, one workgroup alone on a
  * multiprocessor was not measurably slower per FLOP (M = 128, N = 10240, K = 2560: 80 tiles
