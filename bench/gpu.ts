@@ -35,6 +35,11 @@ const OPTIONS = {
     help: 'decode batch sizes (1: batch-1 tok/s and its ratio to the floor)',
   },
   prefill: { type: 'string', default: '512,4096', help: 'prompt lengths for prefill tok/s' },
+  layers: {
+    type: 'string',
+    default: '',
+    help: 'layers per model (default: the real count); fewer for quick kernel profiles (pin --max-rows)',
+  },
   sampled: {
     type: 'string',
     default: '1,32,128',
@@ -136,7 +141,13 @@ if (args.check) {
 
 for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
   if (!(size in STANDARD_SHAPES)) throw new Error(`unknown size ${size}`);
-  const cfg = standardConfig(size);
+  // --layers: fewer layers of the same shape for quick per-kernel timing (the per-layer kernels
+  // and their costs are unchanged; tok/s and the floor then describe that shorter model).
+  const layers = args.layers === '' ? undefined : Number(args.layers);
+  if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1)) {
+    throw new Error(`--layers ${args.layers}: want a whole number ≥ 1`);
+  }
+  const cfg = { ...standardConfig(size), ...(layers ? { nLayer: layers } : {}) };
   const t0 = now();
   const ck = syntheticCheckpoint(cfg, { sharedBlocks: true });
   const model = await describeModel(ck);
