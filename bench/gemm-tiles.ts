@@ -1,7 +1,9 @@
 // Tiled matmul sweep: every tile shape and K split of a GEMM kernel on the matrix shapes of a
-// model's step (time-mix projections, att.output, ffn.key, ffn.value, head) at several row
-// counts, timed with GPU timestamps. The kernel is the f32 one (kernels/matmul-tiled.wgsl) or
-// the tensor-core one (kernels/matmul-sgm.wgsl: its candidate tiles plus any --sgm-tiles);
+// model's step (time-mix projections, att.output, ffn.key, ffn.value, head, and with --matrices
+// lora-up the LoRA up-projections: four segments of their own K, X through tanh / sigmoid as
+// the step reads it) at several row counts, timed with GPU timestamps. The kernel is the f32
+// one (kernels/matmul-tiled.wgsl) or the tensor-core one (kernels/matmul-sgm.wgsl: its
+// candidate tiles plus any --sgm-tiles);
 // --kernel emulated runs the latter with its matrix builtins in plain WGSL (devices without
 // them, e.g. lavapipe: checks the sweep, its times mean nothing). Prints one JSON line per
 // (matrix, M): the plan the backend picks, the fastest plan measured, their TFLOP/s and ratio to
@@ -23,6 +25,7 @@ import {
   chooseGemmPlan,
   GEMM_TILES,
   gemmPasses,
+  hasXAct,
   jobSegments,
   tileBytes,
   tiledPasses,
@@ -33,6 +36,9 @@ import {
 import {
   buildMatmulDispatches,
   OP_STORE,
+  X_AS_IS,
+  X_SIGMOID,
+  X_TANH,
   type MatmulDispatch,
   type MatmulTerm,
 } from '../src/backends/webgpu/matmul-jobs.js';
@@ -71,7 +77,7 @@ const OPTIONS = {
   matrices: {
     type: 'string',
     default: 'proj,out,ffn-key,ffn-value,head',
-    help: 'which of the step\u2019s matrix shapes',
+    help: 'which of the step\u2019s matrix shapes (lora-up too, when named)',
   },
   kernel: {
     type: 'string',
@@ -157,7 +163,8 @@ const extraTiles: SgmTile[] = args['sgm-tiles']
 /** One GEMM kernel as the sweep sees it: the backend's plan, the candidates, their passes. */
 interface SweptKernel<T> {
   chosen(M: number, segs: { n: number; k: number }[], padded: number, limits: GemmLimits): T | null;
-  candidates(M: number, K: number, padded: number, limits: GemmLimits): T[];
+  /** `kFit`: what every segment's K is a multiple of; `kMax`: the longest (for K splits). */
+  candidates(M: number, kFit: number, kMax: number, padded: number, limits: GemmLimits): T[];
   key(plan: T): string;
   passes(job: MatmulDispatch, M: number, plan: T, scratch: number): Promise<GemmPass[]>;
 }
@@ -174,9 +181,9 @@ const splitsFor = (M: number, K: number, padded: number, scratchFloats: number) 
 
 const f32Kernel: SweptKernel<GemmPlan> = {
   chosen: (M, segs, padded, limits) => chooseGemmPlan(M, M, segs, padded, limits),
-  candidates: (M, K, padded, limits) =>
+  candidates: (M, _kFit, kMax, padded, limits) =>
     GEMM_TILES.filter((tile) => tileBytes(tile) <= limits.maxWorkgroupStorage).flatMap((tile) =>
-      splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
+      splitsFor(M, kMax, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
     ),
   key: (p) => `${p.tile.ty * p.tile.tm}x${(256 / p.tile.ty) * p.tile.tn}/${p.splits}`,
   passes: (job, M, plan, scratch) => gemmPasses(P, job, M, false, plan, scratch),
@@ -211,12 +218,12 @@ const sgmKernel = (form: XForm): SweptKernel<SgmPlan> => {
         return null; // no candidate tile fits this device's workgroup memory
       }
     },
-    candidates: (M, K, padded, limits) =>
+    candidates: (M, kFit, kMax, padded, limits) =>
       [...SGM_TILE_RATE[input].map((r) => r.tile), ...extraTiles]
         .filter((tile) => sgmTileBytes(tile, split) <= limits.maxWorkgroupStorage)
-        .filter((tile) => K % tile.bk === 0)
+        .filter((tile) => kFit % tile.bk === 0)
         .flatMap((tile) =>
-          splitsFor(M, K, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
+          splitsFor(M, kMax, padded, limits.scratchFloats).map((splits) => ({ tile, splits })),
         ),
     key: (p) =>
       `${form}:${sgmTileRows(p.tile)}x${sgmTileCols(p.tile)}(${p.tile.sgM}x${p.tile.sgN}sg,bk${p.tile.bk},${p.tile.stages}st)/${p.splits}`,
@@ -227,7 +234,7 @@ const sgmKernel = (form: XForm): SweptKernel<SgmPlan> => {
         M,
         false,
         scratch,
-        sgmShape(plan.tile, split, false, kernel === 'emulated'),
+        sgmShape(plan.tile, split, hasXAct(job), kernel === 'emulated'),
         plan.splits,
       ),
   };
@@ -254,6 +261,11 @@ function randomWeights(n: number): Uint16Array {
 }
 const decodeWeights = (bits: Uint16Array) =>
   wFormat === 'bf16' ? bf16ToF32(bits) : f16ToF32(bits);
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+/** X as the kernels read it (kernels/x-act.wgsl), in float64. */
+const xAct = (x: number, act: number) =>
+  act === X_TANH ? Math.tanh(x) : act === X_SIGMOID ? 1 / (1 + Math.exp(-x)) : x;
 
 /**
  * Median µs per run of `passes`: `warm` untimed runs first (the H100 idles at 345 MHz and needs
@@ -322,23 +334,39 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
   const C = cfg.nEmbd;
   const F = cfg.ffnDim;
   const L = cfg.lora;
-  const shapes: { name: string; n: number[]; k: number }[] = [
+  // Segments of N outputs each, one K for all or one per segment (the LoRA up-projections, whose
+  // X is the hidden vectors side by side, tanh / sigmoid applied as read: `act`).
+  const shapes: { name: string; n: number[]; k: number | number[]; act?: number[] }[] = [
     { name: 'proj', n: [C, C, C, L.decay, L.iclr, L.gate, L.valueResidual], k: C },
     { name: 'out', n: [C], k: C },
     { name: 'ffn-key', n: [F], k: C },
     { name: 'ffn-value', n: [C], k: F },
     { name: 'head', n: [cfg.vocabSize], k: C },
+    {
+      name: 'lora-up',
+      n: [C, C, C, C],
+      k: [L.decay, L.iclr, L.valueResidual, L.gate],
+      act: [X_TANH, X_AS_IS, X_AS_IS, X_SIGMOID],
+    },
   ];
   const maxRows = Math.max(...args.rows.split(',').map(Number));
   // The split-K scratch the runner has at this many rows.
   const { scratchFloats } = actLayout(cfg, maxRows);
   for (const shape of shapes.filter((s) => args.matrices.split(',').includes(s.name))) {
     const nTotal = shape.n.reduce((a, b) => a + b, 0);
-    const kVec = shape.k / 8;
-    const wBits = randomWeights(nTotal * shape.k);
+    const ks = shape.n.map((_, i) => (typeof shape.k === 'number' ? shape.k : shape.k[i]));
+    const acts = shape.n.map((_, i) => shape.act?.[i] ?? X_AS_IS);
+    // X row: each segment's K side by side; W: each segment's rows of its own K, one after another.
+    const kRow = typeof shape.k === 'number' ? shape.k : ks.reduce((a, b) => a + b, 0);
+    const xAt = ks.map((_, i) => (typeof shape.k === 'number' ? 0 : sum(ks.slice(0, i))));
+    const wAt = shape.n.map((_, i) => sum(shape.n.slice(0, i).map((n, j) => n * ks[j])));
+    const kMax = Math.max(...ks);
+    const kFit = ks.reduce(gcd); // every segment's K is a multiple of a tile's BK iff this is
+    const macs = sum(shape.n.map((n, i) => n * ks[i]));
+    const wBits = randomWeights(macs);
     const wVals = decodeWeights(wBits);
     const wBuf = upload(new Uint32Array(wBits.buffer));
-    const xFloats = maxRows * shape.k;
+    const xFloats = maxRows * kRow;
     const yOff = xFloats;
     const scratch = yOff + maxRows * nTotal;
     const x = new Float32Array(xFloats).map(() => Math.random() * 2 - 1);
@@ -350,22 +378,29 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
         name: `${shape.name}${i}`,
         transpose: false,
         rows: n,
-        cols: shape.k,
-        kVec,
-        parts: [{ arena: 0, vecOffset: row * kVec, firstRow: 0, rows: n }],
+        cols: ks[i],
+        kVec: ks[i] / 8,
+        parts: [{ arena: 0, vecOffset: wAt[i] / 8, firstRow: 0, rows: n }],
       };
       const t = {
         m,
-        xOff: 0,
-        xStride: shape.k,
+        xOff: xAt[i],
+        xStride: kRow,
         yOff: yOff + row,
         yStride: nTotal,
         op: OP_STORE,
         mSel: 0 as const,
+        xAct: acts[i],
       };
       row += n;
       return t;
     });
+    // Which segment output column n belongs to.
+    const segOf = (n: number) => {
+      let i = 0;
+      while (n >= shape.n[i]) n -= shape.n[i++];
+      return { i, r: n };
+    };
     const [job] = buildMatmulDispatches(terms, 8);
     const table = upload(job.table);
     for (const M of args.rows.split(',').map(Number)) {
@@ -381,7 +416,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
           resource: { buffer },
         })),
       });
-      const flop = 2 * M * nTotal * shape.k;
+      const flop = 2 * M * macs;
       const reps = Number(args.reps);
       const tflops = (us: number) => Math.round((flop / us / 1e6) * 10) / 10;
       const ratio = (tf: number) => Math.round((tf * 1e12 * 1000) / peak) / 1000;
@@ -410,8 +445,9 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
           const n = (Math.random() * nTotal) | 0;
           let sum = 0;
           let abs = 0;
-          for (let k = 0; k < shape.k; k++) {
-            const p = x[m * shape.k + k] * wVals[n * shape.k + k];
+          const { i, r } = segOf(n);
+          for (let k = 0; k < ks[i]; k++) {
+            const p = xAct(x[m * kRow + xAt[i] + k], acts[i]) * wVals[wAt[i] + r * ks[i] + k];
             sum += p;
             abs += Math.abs(p);
           }
@@ -432,7 +468,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
         const chosen = sk.chosen(M, jobSegments(job, 8), job.paddedRows, limits);
         const plans = [
           ...(chosen ? [chosen] : []),
-          ...sk.candidates(M, shape.k, job.paddedRows, limits),
+          ...sk.candidates(M, kFit, kMax, job.paddedRows, limits),
         ];
         for (const plan of plans) {
           const label = sk.key(plan);
@@ -461,7 +497,7 @@ for (const size of args.sizes.split(',') as StandardSize[]) {
         const few = [
           plan,
           ...f32Kernel
-            .candidates(M, shape.k, job.paddedRows, limits)
+            .candidates(M, kFit, kMax, job.paddedRows, limits)
             .filter((p) => p.splits === 1 && p.tile.tn === 4),
         ];
         for (const p of few) {
