@@ -13,6 +13,7 @@ export type { Backend } from './backends/backend.js';
 export { WebGpuBackend, type WebGpuOptions } from './backends/webgpu/backend.js';
 export {
   createGpuContext,
+  GpuDeviceLostError,
   NoGpuAdapterError,
   type DeviceOptions,
 } from './backends/webgpu/device.js';

@@ -69,6 +69,20 @@ export interface Backend {
    */
   lastLogits?(state: RwkvState): Promise<Float32Array | null>;
 
+  /**
+   * Optional: why this backend can no longer run anything (its GPU device was lost), or null
+   * while it can. A server reports it on /health so that the process gets restarted.
+   */
+  unusable?(): BackendUnusableError | null;
+
   /** Release what the backend holds (GPU buffers, workers). */
   dispose(): Promise<void>;
+}
+
+/** A backend failed for good (e.g. its GPU device is gone): the model must be loaded again. */
+export class BackendUnusableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendUnusableError';
+  }
 }

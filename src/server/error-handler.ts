@@ -1,9 +1,11 @@
 // Every error leaves the server as an OpenAI-style body {error: {message, type, param, code}}
 // with the status the OpenAI API uses: schema violations and malformed JSON are 400s, unknown
-// routes 404, oversized bodies 413, and anything unexpected a 500 (logged, never a stack trace).
+// routes 404, oversized bodies 413, a backend that can no longer run (its GPU device lost) 503,
+// and anything unexpected a 500 (logged, never a stack trace).
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { BackendUnusableError } from '../backends/backend.js';
 import { CancelledError } from './engine.js';
-import { ApiError, type ApiErrorType } from './errors.js';
+import { ApiError, backendUnavailable, type ApiErrorType } from './errors.js';
 import type { Metrics } from './metrics.js';
 
 export function installErrorHandling(app: FastifyInstance, metrics: Metrics): void {
@@ -37,6 +39,7 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics): vo
 
 function toApiError(err: FastifyError): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof BackendUnusableError) return backendUnavailable(err.message);
   if (err.validation && err.validation.length > 0) {
     // Within anyOf, ajv reports every branch; the deepest path names the field most precisely.
     const first = err.validation.reduce((best, e) =>

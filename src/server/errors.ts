@@ -76,3 +76,14 @@ export function queueFull(retryAfterSeconds: number): ApiError {
 export function serverError(message: string): ApiError {
   return new ApiError(500, message, 'server_error', null, 'internal_error');
 }
+
+/** The model's backend can no longer run (its GPU device is gone): 503 until a restart. */
+export function backendUnavailable(message: string): ApiError {
+  return new ApiError(
+    503,
+    `The model cannot run any more: ${message}. The server must be restarted.`,
+    'server_error',
+    null,
+    'backend_unavailable',
+  );
+}

@@ -2,9 +2,10 @@
 // (chat or text completion). Shared by both endpoints so that they cancel, count and report
 // errors the same way.
 import type { FastifyReply } from 'fastify';
+import { BackendUnusableError } from '../backends/backend.js';
 import type { ServerContext } from './context.js';
 import { CancelledError, type FinishReason, type GenerateResult } from './engine.js';
-import { ApiError, serverError } from './errors.js';
+import { ApiError, backendUnavailable, serverError } from './errors.js';
 import type { GenerationParams } from './request-params.js';
 import { onClientGone, SseStream } from './sse.js';
 
@@ -117,6 +118,7 @@ export async function runGeneration(
 function asApiError(ctx: ServerContext, err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   ctx.log.error({ err }, 'generation failed');
+  if (err instanceof BackendUnusableError) return backendUnavailable(err.message);
   return serverError(`Generation failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 

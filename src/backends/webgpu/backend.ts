@@ -8,7 +8,13 @@ import type { DrawOutcome, DrawPlan } from '../device-draw.js';
 import { DrawKernel } from './draw-kernel.js';
 import type { RwkvConfig } from '../../model/config.js';
 import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/state.js';
-import { createGpuContext, type GemmChoice, type GpuCaps, type GpuContext } from './device.js';
+import {
+  createGpuContext,
+  type GemmChoice,
+  type GpuCaps,
+  type GpuContext,
+  type GpuDeviceLostError,
+} from './device.js';
 import { Readback } from './readback.js';
 import { ResidentStates } from './resident-states.js';
 import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
@@ -415,8 +421,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Copies states still on the GPU back to the CPU first: nothing a caller holds is lost. */
+  unusable(): GpuDeviceLostError | null {
+    return this.ctx.lostError();
+  }
+
   async dispose(): Promise<void> {
-    await this.serial(() => this.residents.flushAll());
+    // States still on the device are copied back first, unless the device is gone with them.
+    if (!this.ctx.lostError()) await this.serial(() => this.residents.flushAll());
     this.readback.destroy();
     this.runner.destroy();
     this.release();

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 // Getting a WebGPU device in Node (the `webgpu` npm package, Dawn) or in a browser
 // (navigator.gpu) from one code path, with the features and limits this backend uses.
+import { BackendUnusableError } from '../backend.js';
 import { NO_ROBUSTNESS_TOGGLES, TENSOR_CORE_TOGGLES, withDawnToggles } from './dawn-flags.js';
 import { sgmUnavailable, type SgmInput } from './sgm-gemm.js';
 
@@ -47,6 +48,8 @@ export interface GpuContext {
   wait<T>(p: Promise<T>): Promise<T>;
   /** Throws the first uncaptured GPU error (validation, out of memory) since the last call. */
   throwIfFailed(): void;
+  /** Why the device is gone (destroyed or lost), or null while it works. */
+  lostError(): GpuDeviceLostError | null;
   destroy(): void;
 }
 
@@ -60,6 +63,31 @@ export class NoGpuAdapterError extends Error {
     this.name = 'NoGpuAdapterError';
   }
 }
+
+/**
+ * A GPU operation failed because the device is gone: destroyed by its owner (the context or a
+ * backend that owned it was disposed) or lost (driver reset, GPU removed, browser tab in the
+ * background for too long). Nothing on it can be used again: load the model again.
+ */
+export class GpuDeviceLostError extends BackendUnusableError {
+  constructor(
+    readonly reason: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      reason === 'destroyed'
+        ? 'the WebGPU device was destroyed (its context or backend was disposed)'
+        : `the WebGPU device was lost${detail ? ` (${detail})` : ''}: load the model again ` +
+            'to continue',
+      options,
+    );
+    this.name = 'GpuDeviceLostError';
+  }
+}
+
+/** How long a failed GPU promise waits for the device's `lost` to settle before rethrowing. */
+const LOST_GRACE_MS = 100;
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -210,11 +238,31 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
   device.addEventListener('uncapturederror', (ev) => {
     failures.push((ev as GPUUncapturedErrorEvent).error.message);
   });
+  let lost: GPUDeviceLostInfo | null = null;
   device.lost.then((info) => {
+    lost = info;
     if (info.reason !== 'destroyed') {
       console.error(`WebGPU device lost: ${info.reason} ${info.message}`);
     }
   });
+  // A mapAsync on a device that is gone rejects with a bare AbortError (no message, measured
+  // with Dawn): say what happened instead. The device's `lost` may settle just after.
+  const wait = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await holdWhile(p);
+    } catch (err) {
+      const info =
+        lost ??
+        (await holdWhile(
+          Promise.race([
+            device.lost,
+            new Promise<null>((resolve) => setTimeout(() => resolve(null), LOST_GRACE_MS)),
+          ]),
+        ));
+      if (info) throw new GpuDeviceLostError(info.reason, info.message, { cause: err });
+      throw err;
+    }
+  };
   const info = adapter.info as GPUAdapterInfo & {
     subgroupMinSize?: number;
     subgroupMaxSize?: number;
@@ -248,7 +296,8 @@ export async function createGpuContext(opts: DeviceOptions = {}): Promise<GpuCon
   return {
     device,
     caps,
-    wait: holdWhile,
+    wait,
+    lostError: () => (lost ? new GpuDeviceLostError(lost.reason, lost.message) : null),
     throwIfFailed: () => {
       if (failures.length > 0) {
         const first = failures[0];
