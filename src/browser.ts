@@ -9,7 +9,7 @@ import { describeModel } from './model/model-file.js';
 import { WorldTokenizer } from './tokenizer/world.js';
 import { parseWorldVocab } from './tokenizer/world-vocab.js';
 
-export type { Backend } from './backends/backend.js';
+export { BackendUnusableError, type Backend } from './backends/backend.js';
 export { WebGpuBackend, type WebGpuOptions } from './backends/webgpu/backend.js';
 export {
   createGpuContext,

@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { createGpuContext, GpuDeviceLostError } from '../../src/backends/webgpu/device.js';
+import { createGpuContext } from '../../src/backends/webgpu/device.js';
+// From the public entry: applications tell this failure apart by these classes.
+import { BackendUnusableError, GpuDeviceLostError } from '../../src/index.js';
 import { GpuSessions } from '../../src/backends/webgpu/sessions.js';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import { describeModel } from '../../src/model/model-file.js';
@@ -26,13 +28,17 @@ describe('WebGPU device lost', () => {
     const state = be.createState();
     const first = await be.forward(state, fx.reference.tokens.slice(0, 4));
     assert.equal(first.length, fx.reference.vocab_size);
+    assert.equal(be.unusable(), null);
     ctx.device.destroy();
     await assert.rejects(be.forward(state, [1, 2]), (err: unknown) => {
       assert.ok(err instanceof GpuDeviceLostError, String(err));
+      assert.ok(err instanceof BackendUnusableError);
       assert.equal(err.reason, 'destroyed');
       assert.match(err.message, /WebGPU device was destroyed/);
       return true;
     });
+    assert.ok(be.unusable() instanceof GpuDeviceLostError);
+    await be.dispose(); // nothing to copy back: the states went with the device
   });
 
   it('batched greedy steps after the device is destroyed throw GpuDeviceLostError', async () => {
