@@ -420,13 +420,16 @@ export class WebGpuBackend implements Backend {
     into.forEach((buf, i) => buf.set(new Float32Array(data, i * per, per / 4)));
   }
 
-  /** Copies states still on the GPU back to the CPU first: nothing a caller holds is lost. */
+  /** The device's loss (or destruction), once it happened: nothing can run after it. */
   unusable(): GpuDeviceLostError | null {
     return this.ctx.lostError();
   }
 
+  /**
+   * Copies states still on the GPU back to the CPU first: nothing a caller holds is lost —
+   * unless the device is gone, and those states with it.
+   */
   async dispose(): Promise<void> {
-    // States still on the device are copied back first, unless the device is gone with them.
     if (!this.ctx.lostError()) await this.serial(() => this.residents.flushAll());
     this.readback.destroy();
     this.runner.destroy();
