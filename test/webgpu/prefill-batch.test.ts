@@ -129,6 +129,55 @@ describe('WebGPU prefill and batched decode', () => {
     await g.dispose();
   });
 
+  it('the last channel mix runs over the rows that want logits only (none, one or all)', async () => {
+    // step-program.ts Dispatch.gather: the other rows' last ffn output is never read. Its
+    // results are checked against the CPU and single steps by the other tests of this folder.
+    const g = await tinyA(12);
+    const slot = new GpuSessions(g).open();
+    const device = (await gpu()).device;
+    const L = g.config.nLayer;
+    const n = 9;
+    const cases: [number[], number, boolean][] = [
+      [[], L - 1, false], // no logits: the last layer's ffn is skipped
+      [[n - 1], L, true], // one row: gathered
+      [[2, n - 1], L, true],
+      [[...Array(n).keys()], L, false], // every row: over all rows, as decode does
+    ];
+    for (const [logits, ffnKeys, gathered] of cases) {
+      await g.runner.encodeStep(device.createCommandEncoder(), [
+        { slot, tokens: prompt.slice(0, n), logits },
+      ]);
+      const labels = g.runner.lastLabels;
+      const what = `logits of rows ${logits}`;
+      assert.equal(labels.filter((l) => l === 'ffn-key').length, ffnKeys, what);
+      assert.equal(labels.filter((l) => l === 'ffn-value').length, ffnKeys, what);
+      assert.equal(labels.includes('ffn-gather'), gathered, what);
+      assert.equal(labels.filter((l) => l === 'ln-out').length, logits.length > 0 ? 1 : 0, what);
+    }
+    await g.dispose();
+  });
+
+  it('ten sequences of three tokens in one step: the gathered last channel mix on 10 rows', async () => {
+    // 30 rows, 10 wanting logits: more than the matvec's 8, so the gathered ffn takes the tiled
+    // GEMM with its rows counted by the step's logit rows (mSel 1).
+    const g = await tinyA(32);
+    const sessions = new GpuSessions(g);
+    const parts = Array.from({ length: 10 }, (_, i) => prompt.slice(i * 3, i * 3 + 3));
+    const slots = parts.map(() => sessions.open());
+    const got = await sessions.step(parts.map((p, i) => ({ slot: slots[i], tokens: p })));
+    assert.ok(g.runner.lastLabels.includes('ffn-gather'));
+    for (let i = 0; i < parts.length; i++) {
+      const alone = g.createState();
+      let want: Float32Array = new Float32Array();
+      for (const t of parts[i]) want = await g.forward(alone, [t]);
+      const r = got[i];
+      assert.ok('logits' in r && relDiff(r.logits, want) <= 1e-4, `sequence ${i}: logits`);
+      await alone.sync();
+      assert.ok(relDiff((await sessions.read(slots[i])).data, alone.data) <= 1e-4, `${i}: state`);
+    }
+    await g.dispose();
+  });
+
   it('GPU-resident sessions: read/write/fork one without disturbing others; top-k and greedy on the GPU', async () => {
     const g = await tinyA(64);
     const sessions = new GpuSessions(g);

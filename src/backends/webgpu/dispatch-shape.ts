@@ -87,7 +87,7 @@ export async function dispatchPasses(
   env: StepEnv,
 ): Promise<GemmPass[]> {
   if (d.kind === 'matmul') {
-    const m = d.logits ? logitRows : rows;
+    const m = d.logits || d.outRows ? logitRows : rows;
     if (m > MATVEC_MAX_ROWS && d.job.tileableK) {
       const plan = gemmPlan(d.job, m, rows, env);
       const passes =
@@ -268,7 +268,7 @@ async function dispatchPipeline(
     case 'lnMix':
       return P.get('ln-mix', 'lnMix', { PER: lnPer(config), ADD_PARTIALS: false });
     case 'lnRows':
-      return P.get('ln-rows', 'lnRows', { PER: lnPer(config) });
+      return P.get('ln-rows', 'lnRows', { PER: lnPer(config), COPY: d.copy === true });
     case 'wkv': {
       const defs = { N: config.headSize, HMAX: wkv.hmax, POOL4: false, ACT4: false };
       // Head size 64 has the vectorised single-token kernels (state as vec4); others the
@@ -298,7 +298,7 @@ async function dispatchPipeline(
         C4: config.nEmbd / 4,
       });
     case 'matmul': {
-      const m = d.logits ? logitRows : rows;
+      const m = d.logits || d.outRows ? logitRows : rows;
       const layout = d.logits ? 'matmulLogits' : 'matmul';
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
         const mr = Math.max(1, m);
@@ -344,7 +344,7 @@ function dispatchGrid(
       return [d.job.paddedRows / per, 1, 1];
     }
     case 'matmul': {
-      const m = d.logits ? logitRows : rows;
+      const m = d.logits || d.outRows ? logitRows : rows;
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
         return [d.job.paddedRows / matvecRows(d.job, Math.max(1, m)), 1, 1];
       }

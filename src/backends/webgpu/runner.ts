@@ -264,6 +264,8 @@ export class Runner {
   private passesFor(M: number, nSeq: number, nOut: number): Promise<(GemmPass[] | null)[]> {
     const wkvPath = chooseWkvPath(this.config, M, nSeq, this.batchedWkvOk);
     const form = M === 1 && nSeq === 1 ? 'single' : 'multi';
+    // Some rows want logits but not all: the last channel mix runs over those (Dispatch.gather).
+    const gather = form === 'multi' && nOut < M;
     const gemm = {
       scratch: this.act.scratch,
       scratchFloats: this.act.scratchFloats,
@@ -276,7 +278,9 @@ export class Runner {
     return Promise.all(
       this.program.map((d) => {
         if (d.form !== undefined && d.form !== form) return null;
-        if ((d.kind === 'lnRows' || (d.kind === 'matmul' && d.logits)) && nOut === 0) return null;
+        if (d.gather !== undefined && d.gather !== gather) return null;
+        const onOutRows = d.kind === 'lnRows' || (d.kind === 'matmul' && (d.logits || d.outRows));
+        if (onOutRows && nOut === 0) return null;
         if (d.wkvPath !== undefined && d.wkvPath !== wkvPath) return null;
         return dispatchPasses(this.pipelines, this.config, this.wkvSizes, d, M, nSeq, nOut, gemm);
       }),

@@ -89,14 +89,36 @@ export function chooseWkvPath(
  */
 export type StepForm = 'single' | 'multi';
 
-export type Dispatch = { label: string; form?: StepForm; wkvPath?: WkvPath } & (
+/**
+ * gather: the dispatch runs only in steps that want logits from some of their rows but not all
+ * (true: prefill), or only in the others (false); absent: in both. In the former the last
+ * layer's channel mix runs over the wanted rows alone: nothing else reads its output (the state
+ * keeps the shift, LN2 of the input, which the ln-mix before it writes), so over a 4096-token
+ * prompt it skipped 4095 rows of ffn.key and ffn.value.
+ */
+export type Dispatch = {
+  label: string;
+  form?: StepForm;
+  wkvPath?: WkvPath;
+  gather?: boolean;
+} & (
   | { kind: 'embed'; arena: number; params: Uint32Array }
   /** partials: the split-K residual GEMM just before, whose sum this kernel adds (decode). */
   | { kind: 'lnMix'; layer: number; params: Uint32Array; partials?: MatmulDispatch }
   | { kind: 'wkv'; variant: WkvVariant; layer: number; params: Uint32Array }
-  | { kind: 'lnRows'; params: Uint32Array }
-  /** deferReduce: in decode steps the next ln-mix adds the split-K partials. */
-  | { kind: 'matmul'; job: MatmulDispatch; logits: boolean; deferReduce?: boolean }
+  /** copy: gather the wanted rows without the LayerNorm (kernels/ln-rows.wgsl COPY). */
+  | { kind: 'lnRows'; params: Uint32Array; copy?: boolean }
+  /**
+   * deferReduce: in decode steps the next ln-mix adds the split-K partials. outRows: over the
+   * step's wanted rows, packed (M = the logit rows; the terms' mSel is 1), not all its rows.
+   */
+  | {
+      kind: 'matmul';
+      job: MatmulDispatch;
+      logits: boolean;
+      deferReduce?: boolean;
+      outRows?: boolean;
+    }
   /** ln: build the input from LN + mix (else: copy the scratch plane into the shift) */
   | { kind: 'lnMatvec'; layer: number; job: MatmulDispatch; params: Uint32Array; ln: boolean }
 );
@@ -119,9 +141,10 @@ export function buildStepProgram(
     logits = false,
     form?: StepForm,
     wkvPath?: WkvPath,
+    gather?: { gather: boolean; outRows?: boolean },
   ) => {
     for (const job of buildMatmulDispatches(terms, epv)) {
-      out.push({ label, form, wkvPath, kind: 'matmul', job, logits });
+      out.push({ label, form, wkvPath, kind: 'matmul', job, logits, ...gather });
     }
   };
   // The single-token form; `glue` is the LnParams block of kernels/matvec-ln.wgsl.
@@ -359,10 +382,43 @@ export function buildStepProgram(
         mSel: 0,
       },
     ];
-    matmul('ffn-key', keyTerms, false, 'multi');
+    const last = l === c.nLayer - 1;
+    // The last layer's channel mix over all rows only where every row wants logits (decode);
+    // else over the wanted rows, gathered (see Dispatch.gather).
+    const allRows = last ? { gather: false } : undefined;
+    matmul('ffn-key', keyTerms, false, 'multi', undefined, allRows);
     const valueAt = out.length;
-    matmul('ffn-value', valueTerms, false, 'multi');
+    matmul('ffn-value', valueTerms, false, 'multi', undefined, allRows);
     residual = lastMatmul(valueAt);
+    if (last) {
+      // ffnIn of the wanted rows → `normed` (free until ln-out), relu(key)² → ffnHid, the
+      // value → `y` (read last by att.output): ln-out adds it to x as it packs the rows.
+      out.push({
+        label: 'ffn-gather',
+        form: 'multi',
+        gather: true,
+        kind: 'lnRows',
+        copy: true,
+        params: u32(act.ffnIn, act.normed, C, meta.outRows, 0, 0, 0, 0),
+      });
+      const wanted = { gather: true, outRows: true };
+      matmul(
+        'ffn-key',
+        [{ ...keyTerms[0], xOff: act.normed, mSel: 1 }],
+        false,
+        'multi',
+        undefined,
+        wanted,
+      );
+      matmul(
+        'ffn-value',
+        [{ ...valueTerms[0], yOff: act.y, op: OP_STORE, mSel: 1 }],
+        false,
+        'multi',
+        undefined,
+        wanted,
+      );
+    }
     // Single form: `ffnIn` is the scratch for LN2(x) until `ffn-value` saves it as the shift.
     const ffnGlue = [
       act.x,
@@ -384,20 +440,24 @@ export function buildStepProgram(
     lnMatvec('ffn-value', l, valueTerms, false, ffnGlue);
   }
 
-  out.push({
-    label: 'ln-out',
-    kind: 'lnRows',
-    params: u32(
-      act.x,
-      act.normed,
-      C,
-      meta.outRows,
-      GLOBAL_VECTORS.lnOutW * C,
-      GLOBAL_VECTORS.lnOutB * C,
-      0,
-      0,
-    ),
-  });
+  const lnOut = (gather: boolean) =>
+    out.push({
+      label: 'ln-out',
+      gather,
+      kind: 'lnRows',
+      params: u32(
+        act.x,
+        act.normed,
+        C,
+        meta.outRows,
+        GLOBAL_VECTORS.lnOutW * C,
+        GLOBAL_VECTORS.lnOutB * C,
+        act.y,
+        gather ? 1 : 0, // the gathered rows' channel-mix output, added to x first
+      ),
+    });
+  lnOut(false);
+  lnOut(true);
   matmul(
     'head',
     [

@@ -1,5 +1,8 @@
-// out[i] = LayerNorm(x[rows_out[i]], ln_out): the rows whose logits are wanted, packed densely
-// for the head. One workgroup per wanted row.
+// out[i] = LayerNorm(x[rows_out[i]] + add[i], ln_out): the rows whose logits are wanted, packed
+// densely for the head. One workgroup per wanted row. `add` (when P.add is 1) is a dense plane of
+// those rows' last channel-mix outputs: in prefill steps the last layer's channel mix runs over
+// the wanted rows only (step-program.ts). COPY: out[i] = x[rows_out[i]], no LayerNorm (the
+// gather that feeds that channel mix).
 //#if SUBGROUPS
 enable subgroups;
 //#endif
@@ -14,8 +17,8 @@ struct Params {
   out_rows: u32, // index in `rows` of the list of wanted rows (one per vec4, in .x)
   ln_w: u32,
   ln_b: u32,
-  _p0: u32,
-  _p1: u32,
+  add_off: u32, // the dense plane added to x first, when `add` is 1
+  add: u32,
 }
 
 // All offsets above and C are multiples of 4, so everything is addressed in vec4.
@@ -41,15 +44,26 @@ fn main(
   let i = wid.x;
   let n4 = P.c / 4u;
   let base = (P.x_off + rows[P.out_rows + i].x * P.c) / 4u;
+  let out = P.out_off / 4u + i * n4;
+//#if COPY
+  for (var k = lid; k < n4; k += WG) {
+    act[out + k] = act[base + k];
+  }
+//#else
   var v: array<vec4<f32>, PER>;
   for (var e = 0u; e < PER; e++) {
-    v[e] = act[base + min(lid + e * WG, n4 - 1u)];
+    let k = min(lid + e * WG, n4 - 1u);
+    v[e] = act[base + k];
+    if (P.add == 1u) {
+      v[e] += act[P.add_off / 4u + i * n4 + k];
+    }
   }
   let st = ln_stats(&v, n4, lid, sg_lane);
   for (var e = 0u; e < PER; e++) {
     let k = lid + e * WG;
     if (k < n4) {
-      act[P.out_off / 4u + i * n4 + k] = ln_apply(v[e], st, params[P.ln_w / 4u + k], params[P.ln_b / 4u + k]);
+      act[out + k] = ln_apply(v[e], st, params[P.ln_w / 4u + k], params[P.ln_b / 4u + k]);
     }
   }
+//#endif
 }
