@@ -20,7 +20,11 @@ export interface ActLayout {
   hidV: number;
   hidG: number;
   vFirst: number;
-  /** wkv output after group norm, bonus and gate [rows][C]. */
+  /**
+   * wkv output after group norm, bonus and gate [rows][C]. In steps that gather the last
+   * channel mix (step-program.ts Dispatch.gather), that layer's ffn output for the wanted rows,
+   * packed, once att.output has read the wkv output.
+   */
   y: number;
   ffnIn: number;
   /**
@@ -29,7 +33,10 @@ export interface ActLayout {
    * shares `mix` where F ≤ 6·C (RWKV-7's F is 4·C).
    */
   ffnHid: number;
-  /** LayerNorm(ln_out) of the rows whose logits are wanted [rows][C]. */
+  /**
+   * LayerNorm(ln_out) of the rows whose logits are wanted [rows][C]; before ln-out, in steps
+   * that gather the last channel mix, those rows' ffn input.
+   */
   normed: number;
   /**
    * The chunked prefill wkv's per-token vectors ṽ and ŷ, two planes of [rows][C]
