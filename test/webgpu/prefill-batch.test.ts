@@ -6,7 +6,8 @@ import { GpuSessions } from '../../src/backends/webgpu/sessions.js';
 import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import type { RwkvState } from '../../src/runtime/state.js';
 import { argmax, modelFixtures } from '../helpers/fixtures.js';
-import { backendsFor, gpu, relDiff } from './gpu-test-helpers.js';
+import { stepShape } from '../../src/backends/webgpu/step-shape.js';
+import { backendsFor, gpu, HEAD64_CONFIG, relDiff } from './gpu-test-helpers.js';
 
 const fx = modelFixtures().find((f) => f.name === 'tiny-a')!;
 const prompt = fx.reference.tokens;
@@ -127,6 +128,20 @@ describe('WebGPU prefill and batched decode', () => {
       /at least one sequence/,
     );
     await g.dispose();
+  });
+
+  it('stepShape: the single form for one token of one sequence; gathered only in multi-row steps wanting some logits', () => {
+    const shape = (rows: number, seqs: number, out: number) => {
+      const { form, gather } = stepShape(HEAD64_CONFIG, rows, seqs, out, true);
+      return `${form} ${gather}`;
+    };
+    assert.equal(shape(1, 1, 1), 'single false');
+    assert.equal(shape(1, 1, 0), 'single false');
+    assert.equal(shape(9, 1, 1), 'multi true');
+    assert.equal(shape(9, 1, 0), 'multi true');
+    assert.equal(shape(9, 1, 9), 'multi false'); // forwardAll: every row
+    assert.equal(shape(4, 4, 4), 'multi false'); // batched decode
+    assert.equal(shape(6, 4, 4), 'multi true'); // a prompt chunk among decode rows
   });
 
   it('the last channel mix runs over the rows that want logits only (none, one or all)', async () => {

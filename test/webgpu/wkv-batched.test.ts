@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { syntheticCheckpoint } from '../../src/model/synthetic.js';
-import { chooseWkvPath, WKV_BATCHED_MIN_SEQS } from '../../src/backends/webgpu/step-program.js';
+import { chooseWkvPath, WKV_BATCHED_MIN_SEQS } from '../../src/backends/webgpu/step-shape.js';
 import type { RwkvState } from '../../src/runtime/state.js';
 import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../../src/backends/webgpu/backend.js';

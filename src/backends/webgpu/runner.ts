@@ -12,13 +12,8 @@ import { TopK } from './topk.js';
 import { DrawKernel } from './draw-kernel.js';
 import { StepAhead } from './step-ahead.js';
 import { StatePool } from './state-pool.js';
-import {
-  buildStepProgram,
-  chooseWkvPath,
-  metaLayout,
-  type Dispatch,
-  type MetaLayout,
-} from './step-program.js';
+import { buildStepProgram, metaLayout, type Dispatch, type MetaLayout } from './step-program.js';
+import { stepShape } from './step-shape.js';
 import { sgmUnavailable } from './sgm-gemm.js';
 import { elementsPerVec } from './weight-layout.js';
 import type { GpuWeights } from './weights.js';
@@ -262,10 +257,7 @@ export class Runner {
    * 0.8–1.0 s, the first decoding step after it 0.8–1.0 → 0.55–0.72 s).
    */
   private passesFor(M: number, nSeq: number, nOut: number): Promise<(GemmPass[] | null)[]> {
-    const wkvPath = chooseWkvPath(this.config, M, nSeq, this.batchedWkvOk);
-    const form = M === 1 && nSeq === 1 ? 'single' : 'multi';
-    // Some rows want logits but not all: the last channel mix runs over those (Dispatch.gather).
-    const gather = form === 'multi' && nOut < M;
+    const { form, wkvPath, gather } = stepShape(this.config, M, nSeq, nOut, this.batchedWkvOk);
     const gemm = {
       scratch: this.act.scratch,
       scratchFloats: this.act.scratchFloats,

@@ -14,6 +14,7 @@ import {
   type MatmulTerm,
 } from './matmul-jobs.js';
 import { l2Prefetch, PREFETCH_MAGIC } from './l2-prefetch.js';
+import { WKV_PATH, type StepForm, type WkvPath, type WkvVariant } from './step-shape.js';
 import { elementsPerVec, GLOBAL_VECTORS, paramOffset, type WeightPlan } from './weight-layout.js';
 
 /** Where the step's metadata lives in the `rows` buffer (vec4<u32> units). */
@@ -27,67 +28,6 @@ export interface MetaLayout {
 export function metaLayout(maxRows: number): MetaLayout {
   return { rows: 0, seqs: maxRows, outRows: 2 * maxRows, total: 3 * maxRows };
 }
-
-/**
- * The wkv of a layer has three forms: 'fused' (one kernel; single-token steps of few sequences),
- * the prefill form 'prep' → 'scan' → 'post' (state-free work in parallel over tokens, then the
- * recurrence with the state on chip); wide single-token steps use 'lora-up' (a GEMM) → 'batch'
- * (see WkvPath). A step runs one of these.
- */
-export type WkvVariant = 'fused' | 'batch' | 'prep' | 'scan' | 'post';
-
-/**
- * How a step runs the wkv of each layer (one path per step; see chooseWkvPath):
- * - 'fused': one kernel per (sequence, head) doing everything, the LoRA up-projections as dot
- *   products — least work for one or a few sequences;
- * - 'batched': single-token steps of many sequences: the LoRA up-projections as one GEMM over
- *   all rows ('lora-up', tanh/sigmoid of the hidden vectors applied as it reads them), then per
- *   (sequence, head) the elementwise rest and the state update ('batch');
- * - 'prefill': steps where a sequence has several tokens: 'lora-up' (the same GEMM) → 'prep'
- *   (elementwise, per token and head) → 'scan' → 'post'.
- */
-export type WkvPath = 'fused' | 'batched' | 'prefill';
-
-const WKV_PATH: Record<WkvVariant, WkvPath> = {
-  fused: 'fused',
-  batch: 'batched',
-  prep: 'prefill',
-  scan: 'prefill',
-  post: 'prefill',
-};
-
-/**
- * Sequences from which single-token steps take the batched path. Measured on the H100 (2.9B,
- * bench/RESULTS.md): at 1 sequence the batched path's two extra dispatches per layer cost
- * more than the fused kernel's LoRA chain (4.3 vs 2.8 ms profiled per step), at 8 and 16 both
- * gave the same tok/s, at 128 the fused kernel's per-sequence re-reads of each head's LoRA rows
- * took 10.5 ms against 4.8 ms for the batched path.
- */
-export const WKV_BATCHED_MIN_SEQS = 16;
-
-/**
- * The wkv path of a step of `rows` tokens from `seqs` sequences. `batchedOk`: every LoRA-up
- * GEMM of the model can run tiled (K a multiple of 32; see matmul-jobs.ts).
- */
-export function chooseWkvPath(
-  c: RwkvConfig,
-  rows: number,
-  seqs: number,
-  batchedOk: boolean,
-): WkvPath {
-  // The prefill and batched forms are written for head size 64; other sizes run the fused
-  // (generic) kernel, token by token within a sequence.
-  if (c.headSize !== 64) return 'fused';
-  if (rows > seqs) return 'prefill';
-  return seqs >= WKV_BATCHED_MIN_SEQS && batchedOk ? 'batched' : 'fused';
-}
-
-/**
- * Steps of one token (one sequence) take the 'single' form of a layer: LayerNorm + token-shift
- * mix folded into the GEMV that consumes them (kernels/matvec-ln.wgsl), 5 dispatches instead
- * of 7. Other steps take the 'multi' form. Dispatches without a form run in both.
- */
-export type StepForm = 'single' | 'multi';
 
 /**
  * gather: the dispatch runs only in steps that want logits from some of their rows but not all
