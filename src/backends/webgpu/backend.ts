@@ -3,19 +3,13 @@
 // and copied back only when the CPU reads it (state.sync()), so callers see the CPU backend's
 // semantics without moving the state over the bus every token. GpuSessions (sessions.ts) is the
 // lower-level slot API (greedy loops on the GPU, explicit slots).
-import type { Backend } from '../backend.js';
+import type { Backend, BackendUnusableError } from '../backend.js';
 import type { DrawOutcome, DrawPlan } from '../device-draw.js';
 import { DrawKernel } from './draw-kernel.js';
 import type { RwkvConfig } from '../../model/config.js';
 import { assertSameShape, RwkvState, type ModelIdentity } from '../../runtime/state.js';
-import {
-  createGpuContext,
-  type GemmChoice,
-  type GpuCaps,
-  type GpuContext,
-  type GpuDeviceLostError,
-} from './device.js';
-import { Readback } from './readback.js';
+import { createGpuContext, type GemmChoice, type GpuCaps, type GpuContext } from './device.js';
+import { copyRows, Readback } from './readback.js';
 import { ResidentStates } from './resident-states.js';
 import { chooseWkvScan, type WkvScan } from './wkv-scan-form.js';
 import { Runner, type StepSequence } from './runner.js';
@@ -421,7 +415,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /** The device's loss (or destruction), once it happened: nothing can run after it. */
-  unusable(): GpuDeviceLostError | null {
+  unusable(): BackendUnusableError | null {
     return this.ctx.lostError();
   }
 
@@ -435,23 +429,6 @@ export class WebGpuBackend implements Backend {
     this.runner.destroy();
     this.release();
     if (this.ownsContext) this.ctx.destroy();
-  }
-}
-
-/** Copies logits rows `rows` (in order) into `dst` from byte `at` on. Adjacent rows: one copy. */
-function copyRows(
-  e: GPUCommandEncoder,
-  src: GPUBuffer,
-  rows: readonly number[],
-  rowBytes: number,
-  dst: GPUBuffer,
-  at: number,
-): void {
-  for (let i = 0; i < rows.length;) {
-    let n = 1;
-    while (i + n < rows.length && rows[i + n] === rows[i] + n) n++;
-    e.copyBufferToBuffer(src, rows[i] * rowBytes, dst, at + i * rowBytes, n * rowBytes);
-    i += n;
   }
 }
 

@@ -57,3 +57,23 @@ export class Readback {
     this.staging = null;
   }
 }
+
+/**
+ * Records copies of rows `rows` of `src` (logits rows) into `dst` from byte `at` on, in order —
+ * e.g. into submitAndRead's staging buffer. Adjacent rows go in one copy.
+ */
+export function copyRows(
+  e: GPUCommandEncoder,
+  src: GPUBuffer,
+  rows: readonly number[],
+  rowBytes: number,
+  dst: GPUBuffer,
+  at: number,
+): void {
+  for (let i = 0; i < rows.length;) {
+    let n = 1;
+    while (i + n < rows.length && rows[i + n] === rows[i] + n) n++;
+    e.copyBufferToBuffer(src, rows[i] * rowBytes, dst, at + i * rowBytes, n * rowBytes);
+    i += n;
+  }
+}
