@@ -1,8 +1,10 @@
 // Shared by the WebGPU tests. There is deliberately no "skip when no GPU": CI installs
 // lavapipe (scripts/install-lavapipe.sh), and a missing adapter must fail the run.
+import assert from 'node:assert/strict';
 import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
 import { createGpuContext, type GpuContext } from '../../src/backends/webgpu/device.js';
 import { WebGpuBackend, type WebGpuOptions } from '../../src/backends/webgpu/backend.js';
+import { GpuSessions } from '../../src/backends/webgpu/sessions.js';
 import type { Checkpoint } from '../../src/io/tensor.js';
 import type { RwkvConfig } from '../../src/model/config.js';
 import { describeModel } from '../../src/model/model-file.js';
@@ -39,6 +41,32 @@ export async function backendsFor(
   const cpu = await CpuBackend.load(model);
   const g = await WebGpuBackend.load(model, { ...opts, context: await gpu() });
   return { cpu, gpu: g };
+}
+
+/**
+ * Steps `parts` (one token list per sequence) together in one step of fresh GPU sessions and
+ * asserts each sequence's logits and state within 1e-4 of its own token-by-token run. Returns
+ * the dispatch labels of that step.
+ */
+export async function oneStepMatchesSeparateRuns(
+  g: WebGpuBackend,
+  parts: readonly (readonly number[])[],
+): Promise<string[]> {
+  const sessions = new GpuSessions(g);
+  const slots = parts.map(() => sessions.open());
+  const got = await sessions.step(parts.map((p, i) => ({ slot: slots[i], tokens: p })));
+  const labels = g.runner.lastLabels;
+  for (let i = 0; i < parts.length; i++) {
+    const alone = g.createState();
+    let want: Float32Array = new Float32Array();
+    for (const t of parts[i]) want = await g.forward(alone, [t]);
+    const r = got[i];
+    assert.ok('logits' in r && relDiff(r.logits, want) <= 1e-4, `sequence ${i}: logits`);
+    await alone.sync();
+    const st = await sessions.read(slots[i]);
+    assert.ok(relDiff(st.data, alone.data) <= 1e-4, `sequence ${i}: state`);
+  }
+  return labels;
 }
 
 /** max|a − b| / std(b): the issue's measure for logits and states. */

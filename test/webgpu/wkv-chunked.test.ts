@@ -3,7 +3,6 @@
 // step, a last chunk shorter than 16 tokens, several sequences of different lengths in one step.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { GpuSessions } from '../../src/backends/webgpu/sessions.js';
 import {
   chooseWkvScan,
   CHUNKED_SCAN_WORKGROUP_BYTES,
@@ -14,7 +13,13 @@ import { openCheckpoint } from '../../src/io/open-checkpoint.js';
 import type { Checkpoint } from '../../src/io/tensor.js';
 import { syntheticCheckpoint } from '../../src/model/synthetic.js';
 import { argmax, modelFixtures } from '../helpers/fixtures.js';
-import { backendsFor, gpu, HEAD64_CONFIG, relDiff } from './gpu-test-helpers.js';
+import {
+  backendsFor,
+  gpu,
+  HEAD64_CONFIG,
+  oneStepMatchesSeparateRuns,
+  relDiff,
+} from './gpu-test-helpers.js';
 
 after(async () => (await gpu()).destroy());
 
@@ -132,20 +137,11 @@ describe('chunked wkv scan', () => {
 
   it('several sequences of different lengths in one step equal separate runs', async () => {
     const { g, tokens } = await load('tiny-a', 64, 'chunked');
-    const sessions = new GpuSessions(g);
-    const parts = [tokens.slice(0, 17), tokens.slice(17, 22), tokens.slice(3, 36)];
-    const slots = parts.map(() => sessions.open());
-    const got = await sessions.step(parts.map((p, i) => ({ slot: slots[i], tokens: p })));
-    for (let i = 0; i < parts.length; i++) {
-      const alone = g.createState();
-      let want: Float32Array = new Float32Array();
-      for (const t of parts[i]) want = await g.forward(alone, [t]);
-      const r = got[i];
-      assert.ok('logits' in r && relDiff(r.logits, want) <= 1e-4, `sequence ${i}: logits`);
-      await alone.sync();
-      const st = await sessions.read(slots[i]);
-      assert.ok(relDiff(st.data, alone.data) <= 1e-4, `sequence ${i}: state`);
-    }
+    await oneStepMatchesSeparateRuns(g, [
+      tokens.slice(0, 17),
+      tokens.slice(17, 22),
+      tokens.slice(3, 36),
+    ]);
     await g.dispose();
   });
 
