@@ -1,30 +1,17 @@
 // A server whose WebGPU device is lost: /health says so with 503 (so that a supervisor restarts
 // the process) and requests fail with a 503 that names the cause, instead of a bare 500.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { loadModel } from '../../src/runtime/load.js';
-import { startServer } from '../../src/server/app.js';
 import { openTokenizer } from '../../src/tokenizer/load.js';
-import { MODEL_NAME, MODEL_PATH, postJson, VOCAB_PATH } from './helpers.js';
+import { MODEL_NAME, MODEL_PATH, postJson, startTestServer, VOCAB_PATH } from './helpers.js';
 
 test('a lost GPU device turns /health and requests into 503s that name it', async () => {
   const backend = await loadModel(MODEL_PATH, { device: 'webgpu' });
   assert.equal(backend.device, 'webgpu');
   const tokenizer = openTokenizer({ vocab: VOCAB_PATH, vocabSize: backend.config.vocabSize });
-  const stateDir = mkdtempSync(join(tmpdir(), 'rwkv-serve-lost-'));
-  const server = await startServer({
-    backend,
-    tokenizer,
-    modelName: MODEL_NAME,
-    host: '127.0.0.1',
-    port: 0,
-    logger: false,
-    stateDir,
-  });
+  const server = await startTestServer({ backend, tokenizer });
   try {
     const chat = {
       model: MODEL_NAME,
@@ -48,7 +35,7 @@ test('a lost GPU device turns /health and requests into 503s that name it', asyn
     assert.equal(failed.body.error.code, 'backend_unavailable');
     assert.match(failed.body.error.message, /WebGPU device was destroyed.*restarted/);
   } finally {
-    await server.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    await server.stop();
+    await backend.dispose(); // a backend passed in is the caller's to release
   }
 });

@@ -34,8 +34,12 @@ export interface TestServer extends RunningServer {
   stop(opts?: { keepStateDir?: boolean }): Promise<void>;
 }
 
+/** A server on 127.0.0.1; the shared CPU tiny-world model unless `opts` brings a backend. */
 export async function startTestServer(opts: Partial<ServeOptions> = {}): Promise<TestServer> {
-  const { backend, tokenizer } = await tinyWorld();
+  const { backend, tokenizer } =
+    opts.backend && opts.tokenizer
+      ? { backend: opts.backend, tokenizer: opts.tokenizer }
+      : await tinyWorld();
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'rwkv-serve-test-'));
   const server = await startServer({
     backend,
