@@ -75,16 +75,13 @@ export function buildStepProgram(
   const epv = elementsPerVec(plan.format);
   const out: Dispatch[] = [];
   const u32 = (...v: number[]) => Uint32Array.from(v);
-  const matmul = (
-    label: string,
-    terms: MatmulTerm[],
-    logits = false,
-    form?: StepForm,
-    wkvPath?: WkvPath,
-    gather?: { gather: boolean; outRows?: boolean },
-  ) => {
+  type MatmulWhere = Pick<Dispatch, 'form' | 'wkvPath' | 'gather'> & {
+    logits?: boolean;
+    outRows?: boolean;
+  };
+  const matmul = (label: string, terms: MatmulTerm[], where: MatmulWhere = {}) => {
     for (const job of buildMatmulDispatches(terms, epv)) {
-      out.push({ label, form, wkvPath, kind: 'matmul', job, logits, ...gather });
+      out.push({ label, kind: 'matmul', job, ...where, logits: where.logits ?? false });
     }
   };
   // The single-token form; `glue` is the LnParams block of kernels/matvec-ln.wgsl.
@@ -186,7 +183,7 @@ export function buildStepProgram(
       { m: L.g1, ...row(mixPlane(5)), ...hid(act.hidG), op: OP_STORE, mSel: 0 },
     ];
     if (L.v1) terms.push({ m: L.v1, ...row(mixPlane(3)), ...hid(act.hidV), op: OP_STORE, mSel: 0 });
-    matmul('proj', terms, false, 'multi');
+    matmul('proj', terms, { form: 'multi' });
     // Single form: plane 0 of `mix` is the scratch for LN1(x) until `out` saves it as the shift.
     const attGlue = [act.x, po('ln1.weight'), po('ln1.bias'), 0, slotStride, act.mix, 0, 0];
     // Each term's input plane tells its mix vector (planes and μ both in r w k v a g order).
@@ -267,15 +264,15 @@ export function buildStepProgram(
         xAct: upAct[i],
       });
     });
-    matmul('lora-up', upTerms, false, undefined, 'batched');
-    matmul('lora-up', upTerms, false, undefined, 'prefill');
+    matmul('lora-up', upTerms, { wkvPath: 'batched' });
+    matmul('lora-up', upTerms, { wkvPath: 'prefill' });
     wkv('batch');
     for (const variant of ['fused', 'prep', 'scan', 'post'] as const) wkv(variant);
     const outTerms = [
       { m: L.wo, ...row(act.y), yOff: act.x, yStride: C, op: OP_ADD, mSel: 0 as const },
     ];
     const outAt = out.length;
-    matmul('out', outTerms, false, 'multi');
+    matmul('out', outTerms, { form: 'multi' });
     residual = lastMatmul(outAt);
     lnMatvec('out', l, outTerms, false, attGlue);
 
@@ -325,10 +322,10 @@ export function buildStepProgram(
     const last = l === c.nLayer - 1;
     // The last layer's channel mix over all rows only where every row wants logits (decode);
     // else over the wanted rows, gathered (see Dispatch.gather).
-    const allRows = last ? { gather: false } : undefined;
-    matmul('ffn-key', keyTerms, false, 'multi', undefined, allRows);
+    const allRows: MatmulWhere = last ? { form: 'multi', gather: false } : { form: 'multi' };
+    matmul('ffn-key', keyTerms, allRows);
     const valueAt = out.length;
-    matmul('ffn-value', valueTerms, false, 'multi', undefined, allRows);
+    matmul('ffn-value', valueTerms, allRows);
     residual = lastMatmul(valueAt);
     if (last) {
       // ffnIn of the wanted rows → `normed` (free until ln-out), relu(key)² → ffnHid, the
@@ -341,23 +338,9 @@ export function buildStepProgram(
         copy: true,
         params: u32(act.ffnIn, act.normed, C, meta.outRows, 0, 0, 0, 0),
       });
-      const wanted = { gather: true, outRows: true };
-      matmul(
-        'ffn-key',
-        [{ ...keyTerms[0], xOff: act.normed, mSel: 1 }],
-        false,
-        'multi',
-        undefined,
-        wanted,
-      );
-      matmul(
-        'ffn-value',
-        [{ ...valueTerms[0], yOff: act.y, op: OP_STORE, mSel: 1 }],
-        false,
-        'multi',
-        undefined,
-        wanted,
-      );
+      const wanted = { form: 'multi', gather: true, outRows: true } as const;
+      matmul('ffn-key', [{ ...keyTerms[0], xOff: act.normed, mSel: 1 }], wanted);
+      matmul('ffn-value', [{ ...valueTerms[0], yOff: act.y, op: OP_STORE, mSel: 1 }], wanted);
     }
     // Single form: `ffnIn` is the scratch for LN2(x) until `ffn-value` saves it as the shift.
     const ffnGlue = [
@@ -411,7 +394,7 @@ export function buildStepProgram(
         mSel: 1,
       },
     ],
-    true,
+    { logits: true },
   );
   return out;
 }
