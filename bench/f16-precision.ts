@@ -13,9 +13,6 @@
 //   f16InOut    inputs and outputs rounded (a rough stand-in for fp16 inference),
 // and with --by-class, f16Input for one class of products at a time.
 //   node --import tsx bench/f16-precision.ts [--fixtures ../shared/fixtures/rwkv7] [--by-class]
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { forwardTokens } from '../src/backends/cpu/forward.js';
 import { layerNorm, matmul, type MatmulFn } from '../src/backends/cpu/linalg.js';
@@ -26,11 +23,11 @@ import { openCheckpoint } from '../src/io/open-checkpoint.js';
 import { describeModel, type ModelFile } from '../src/model/model-file.js';
 import { standardConfig, syntheticCheckpoint } from '../src/model/synthetic.js';
 import { RwkvState } from '../src/runtime/state.js';
+import { fixturesDir, modelFixtures } from '../test/helpers/fixtures.js';
 
-const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    fixtures: { type: 'string', default: `${shared}fixtures/rwkv7` },
+    fixtures: { type: 'string', default: `${fixturesDir}/rwkv7` },
     'by-class': { type: 'boolean', default: false },
   },
 });
@@ -140,25 +137,17 @@ function measure(k: Case): Record<string, unknown> {
   );
 }
 
-const root = args.fixtures;
-if (!existsSync(root)) throw new Error(`no fixtures at ${root} (--fixtures DIR)`);
-for (const name of readdirSync(root).sort()) {
-  const dir = join(root, name);
-  const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8'));
-  const bytes = readFileSync(join(dir, 'logits.f32'));
-  const expected = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  const ck = await openCheckpoint(join(dir, 'model.pth'));
+for (const fx of modelFixtures(args.fixtures)) {
+  const ck = await openCheckpoint(fx.files[0]);
   const model = await describeModel(ck);
   const weights = await loadCpuWeights(model, layerNorm);
   await ck.close();
-  const tokens: number[] = ref.tokens;
-  const V: number = ref.vocab_size;
-  const rows: number = ref.logits_rows;
-  const std: number = ref.logits_std;
+  const { tokens, vocab_size: V, logits_rows: rows, logits_std: std } = fx.reference;
+  const expected = fx.logits();
   console.log(
     JSON.stringify(
       measure({
-        name,
+        name: fx.name,
         model,
         weights,
         tokens,

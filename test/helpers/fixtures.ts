@@ -33,8 +33,8 @@ export interface ModelFixture {
   state(): Float32Array;
 }
 
-export function modelFixtures(): ModelFixture[] {
-  const root = join(fixturesDir, 'rwkv7');
+/** The model fixtures in `root` (default: ../shared/fixtures/rwkv7), by name. */
+export function modelFixtures(root = join(fixturesDir, 'rwkv7')): ModelFixture[] {
   if (!existsSync(root))
     throw new Error(`fixtures not found at ${root} (is ../shared beside the checkout?)`);
   return readdirSync(root)
