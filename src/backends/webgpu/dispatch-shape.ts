@@ -1,9 +1,16 @@
 // Which pipeline and how many workgroups each dispatch of a step uses, given the step's rows.
 import type { RwkvConfig } from '../../model/config.js';
-import { chooseGemmPlan, gemmPasses, hasXAct, jobSegments, type GemmPass } from './gemm-shape.js';
+import {
+  chooseGemmPlan,
+  gemmPasses,
+  hasXAct,
+  jobSegments,
+  SMS,
+  type GemmPass,
+} from './gemm-shape.js';
 import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
 import { PREFETCH_WORKGROUPS } from './l2-prefetch.js';
-import { matvecDefines } from './matvec-source.js';
+import { matvecDefines, type MatvecShape } from './matvec-source.js';
 import type { Pipelines } from './pipelines.js';
 import { chooseSgmPlan, sgmPasses, sgmSuits, type AnyGemmPlan, type SgmInput } from './sgm-gemm.js';
 import type { Defines } from './shader-source.js';
@@ -13,6 +20,8 @@ import { chunkedScanPasses, type WkvScan } from './wkv-scan-form.js';
 
 /** Largest M served by the matvec kernel (a weight read once feeds up to MR rows). */
 export const MATVEC_MAX_ROWS = 8;
+/** Most K splits of the staged matvec (stagedMatvec). */
+const MATVEC_MAX_SPLITS = 8;
 const MATVEC_LANES = 32;
 /**
  * Output rows per thread of matvec.wgsl at 3..8 input rows: each loaded input vector feeds this
@@ -88,6 +97,35 @@ export async function dispatchPasses(
 ): Promise<GemmPass[]> {
   if (d.kind === 'matmul') {
     const m = d.logits || d.outRows ? logitRows : rows;
+    const staged = stagedMatvec(d.job, m, rows, env, sumsInLnMix(d, rows, seqs));
+    if (staged) {
+      const layout = d.logits ? 'matmulLogits' : 'matmul';
+      const { splits } = staged.staged!;
+      const passes: GemmPass[] = [
+        {
+          pipeline: await P.get('matvec', layout, {
+            ...matvecDefines(staged, env.epv),
+            TO_LOGITS: d.logits,
+            COPY: false,
+            X_ACT: hasXAct(d.job),
+          }),
+          grid: [d.job.paddedRows / ((256 / staged.lanes) * staged.r), splits, 1],
+          suffix: '',
+        },
+      ];
+      if (splits > 1 && !sumsInLnMix(d, rows, seqs)) {
+        passes.push({
+          pipeline: await P.get('matmul-reduce', layout, {
+            SPLITS: splits,
+            SCRATCH: env.scratch / 4,
+            TO_LOGITS: d.logits,
+          }),
+          grid: [Math.ceil(d.job.paddedRows / 4 / 256), m, 1],
+          suffix: '-reduce',
+        });
+      }
+      return passes;
+    }
     if (m > MATVEC_MAX_ROWS && d.job.tileableK) {
       const plan = gemmPlan(d.job, m, rows, env);
       const passes =
@@ -128,7 +166,7 @@ export async function dispatchPasses(
   }
   return [
     {
-      pipeline: await dispatchPipeline(P, config, wkv, d, rows, logitRows),
+      pipeline: await dispatchPipeline(P, config, wkv, d, rows, logitRows, env),
       grid: dispatchGrid(config, d, rows, seqs, logitRows),
       suffix: '',
     },
@@ -144,26 +182,32 @@ function gemmPlan(job: MatmulDispatch, m: number, rows: number, env: StepEnv): A
 }
 
 /**
- * Whether the next ln-mix adds a residual GEMM's (att.output, ffn.value) split-K partials
+ * Whether the next ln-mix adds a residual matmul's (att.output, ffn.value) split-K partials
  * instead of a reduce pass: only in decode steps (one token per sequence: the fused ln-mix
- * writes the whole row of x it reads, and no other row's workgroup reads it) on the tiled path.
+ * writes the whole row of x it reads, and no other row's workgroup reads it) of several
+ * sequences, on the tiled path or the staged matvec.
  */
 function sumsInLnMix(
   d: { job: MatmulDispatch; deferReduce?: boolean },
   rows: number,
   seqs: number,
 ): boolean {
-  return !!d.deferReduce && rows === seqs && rows > MATVEC_MAX_ROWS && d.job.tileableK;
+  return (
+    !!d.deferReduce && rows === seqs && rows > 1 && (rows <= MATVEC_MAX_ROWS || d.job.tileableK)
+  );
 }
 
-/** Splits of a residual GEMM whose sum the next ln-mix adds; 0 when it keeps its own reduce. */
+/** Splits of a residual matmul whose sum the next ln-mix adds; 0 when it keeps its own reduce. */
 function residualSplits(
   d: { job: MatmulDispatch; deferReduce?: boolean },
   rows: number,
   seqs: number,
   env: StepEnv,
 ): number {
-  return sumsInLnMix(d, rows, seqs) ? gemmPlan(d.job, rows, rows, env).plan.splits : 0;
+  if (!sumsInLnMix(d, rows, seqs)) return 0;
+  const staged = stagedMatvec(d.job, rows, rows, env, true);
+  if (staged) return staged.staged!.splits;
+  return rows > MATVEC_MAX_ROWS ? gemmPlan(d.job, rows, rows, env).plan.splits : 0;
 }
 
 /** vec4 of a row of C floats per invocation of a 256-wide LayerNorm workgroup. */
@@ -223,6 +267,13 @@ export function matvecLanes(job: MatmulDispatch): number {
   return lanes;
 }
 
+/** 16-byte loads in the longest row of a job. */
+function maxKVec(job: MatmulDispatch): number {
+  let max = 0;
+  for (let i = 2; i < job.table.length; i += SEG_U32) max = Math.max(max, job.table[i]!);
+  return max;
+}
+
 /** 16-byte loads in the shortest row of a job. */
 function minKVec(job: MatmulDispatch): number {
   let min = Infinity;
@@ -249,9 +300,44 @@ function matvecR(job: MatmulDispatch, m: number): number {
   return m <= 2 ? 1 : Math.min(MATVEC_R, (64 * matvecLanes(job)) / 256);
 }
 
-/** Rows per workgroup of matvec.wgsl. */
-function matvecRows(job: MatmulDispatch, m: number): number {
-  return (256 / matvecLanes(job)) * matvecR(job, m);
+/**
+ * The staged matvec (matvec.wgsl's STAGED form: X in workgroup memory, K split over grid y)
+ * for a matmul of 3..8 input rows; null where the plain matvec or the tiled GEMM runs. `rows`:
+ * the step's rows (the split-K partials are laid out per step row); `deferred`: the next ln-mix
+ * adds the partials, so splits cost no pass of their own.
+ * Measured on the H100 (2.9B, bench/RESULTS.md, batch 2 / 4 / 8 tok/s): the plain kernel 491 /
+ * 639 / 760; staged with 8 lanes per row 446 / 810 / 1 319, with 16 lanes 490 / 872 / 1 102;
+ * two weight vectors per lane and chunk beat one and four; up to 8 K splits beat 4. Batch 2
+ * keeps the plain kernel (X is only twice the weight bytes there).
+ */
+function stagedMatvec(
+  job: MatmulDispatch,
+  m: number,
+  rows: number,
+  env: StepEnv,
+  deferred: boolean,
+): MatvecShape | null {
+  if (m < 3 || m > MATVEC_MAX_ROWS) return null;
+  const lanes = Math.min(m <= 4 ? 16 : 8, matvecLanes(job));
+  let r = 2;
+  while ((256 / lanes) * r > 64) r /= 2;
+  const u = 2;
+  const kcv = lanes * u;
+  const tiles = job.paddedRows / ((256 / lanes) * r);
+  // Split K to fill the GPU where the next ln-mix adds the partials, or (with a reduce pass)
+  // where the rows alone would leave most multiprocessors idle. Each split keeps ≥ 2 chunks.
+  const target = deferred ? 2 * SMS : tiles < SMS / 2 ? SMS : 0;
+  const longest = maxKVec(job);
+  let splits = 1;
+  while (
+    tiles * splits < target &&
+    splits < MATVEC_MAX_SPLITS &&
+    longest >= 2 * splits * 2 * kcv &&
+    2 * splits * rows * job.paddedRows <= env.scratchFloats
+  ) {
+    splits *= 2;
+  }
+  return { lanes, mr: m, r, staged: { u, splits, scratch: env.scratch } };
 }
 
 async function dispatchPipeline(
@@ -261,6 +347,7 @@ async function dispatchPipeline(
   d: Dispatch,
   rows: number,
   logitRows: number,
+  env: StepEnv,
 ): Promise<GPUComputePipeline> {
   switch (d.kind) {
     case 'embed':
@@ -305,7 +392,7 @@ async function dispatchPipeline(
         if (mr > MATVEC_MAX_ROWS)
           throw new Error(`matmul with K not a multiple of 32 needs ≤ ${MATVEC_MAX_ROWS} rows`);
         return P.get('matvec', layout, {
-          ...matvecDefines({ lanes: matvecLanes(d.job), mr, r: matvecR(d.job, mr) }),
+          ...matvecDefines({ lanes: matvecLanes(d.job), mr, r: matvecR(d.job, mr) }, env.epv),
           TO_LOGITS: d.logits,
           COPY: false,
           X_ACT: hasXAct(d.job),
@@ -346,7 +433,8 @@ function dispatchGrid(
     case 'matmul': {
       const m = d.logits || d.outRows ? logitRows : rows;
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
-        return [d.job.paddedRows / matvecRows(d.job, Math.max(1, m)), 1, 1];
+        const mr = Math.max(1, m);
+        return [d.job.paddedRows / ((256 / matvecLanes(d.job)) * matvecR(d.job, mr)), 1, 1];
       }
       throw new Error('tiled matmuls are planned by dispatchPasses');
     }

@@ -65,7 +65,7 @@ export const GEMM_TILES: GemmTile[] = [
  * bench/RESULTS.md. On other GPUs the choices stay sound: the tile that measured fastest, and
  * splits only where the grid leaves multiprocessors idle.
  */
-const SMS = 132;
+export const SMS = 132;
 const TILE_RATE: { tile: GemmTile; tflops: number }[] = [
   { tile: GEMM_TILES[0], tflops: 33.4 },
   { tile: GEMM_TILES[1], tflops: 34.3 },
