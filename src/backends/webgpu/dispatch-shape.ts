@@ -5,6 +5,7 @@ import {
   gemmPasses,
   hasXAct,
   jobSegments,
+  reducePass,
   SMS,
   type GemmPass,
 } from './gemm-shape.js';
@@ -97,13 +98,13 @@ export async function dispatchPasses(
 ): Promise<GemmPass[]> {
   if (d.kind === 'matmul') {
     const m = d.logits || d.outRows ? logitRows : rows;
-    const staged = stagedMatvec(d.job, m, rows, env, sumsInLnMix(d, rows, seqs));
+    const deferred = sumsInLnMix(d, rows, seqs);
+    const staged = stagedMatvec(d.job, m, rows, env, deferred);
     if (staged) {
-      const layout = d.logits ? 'matmulLogits' : 'matmul';
       const { splits } = staged.staged!;
       const passes: GemmPass[] = [
         {
-          pipeline: await P.get('matvec', layout, {
+          pipeline: await P.get('matvec', d.logits ? 'matmulLogits' : 'matmul', {
             ...matvecDefines(staged, env.epv),
             TO_LOGITS: d.logits,
             COPY: false,
@@ -113,16 +114,8 @@ export async function dispatchPasses(
           suffix: '',
         },
       ];
-      if (splits > 1 && !sumsInLnMix(d, rows, seqs)) {
-        passes.push({
-          pipeline: await P.get('matmul-reduce', layout, {
-            SPLITS: splits,
-            SCRATCH: env.scratch / 4,
-            TO_LOGITS: d.logits,
-          }),
-          grid: [Math.ceil(d.job.paddedRows / 4 / 256), m, 1],
-          suffix: '-reduce',
-        });
+      if (splits > 1 && !deferred) {
+        passes.push(await reducePass(P, d.job, m, d.logits, env.scratch, splits));
       }
       return passes;
     }
@@ -142,8 +135,7 @@ export async function dispatchPasses(
             )
           : await gemmPasses(P, d.job, m, d.logits, plan.plan, env.scratch);
       // The next ln-mix adds the partials (sumsInLnMix): only the partials pass here.
-      const deferred = sumsInLnMix(d, rows, seqs) && plan.plan.splits > 1;
-      return deferred ? passes.slice(0, 1) : passes;
+      return deferred && plan.plan.splits > 1 ? passes.slice(0, 1) : passes;
     }
   }
   if (d.kind === 'wkv' && d.variant === 'scan' && env.wkvScan === 'chunked') {
@@ -378,7 +370,7 @@ async function dispatchPipeline(
         return P.get('matvec-ln', 'matmulLn', singleGemvDefines(config, shape));
       }
       return P.get('matvec', 'matmulLn', {
-        ...matvecDefines({ ...singleMatvecShape(d), mr: 1 }),
+        ...matvecDefines({ ...singleMatvecShape(d), mr: 1 }, env.epv),
         TO_LOGITS: false,
         COPY: true,
         X_ACT: false,

@@ -203,19 +203,33 @@ export async function tiledPasses(
       suffix: '',
     },
   ];
-  if (splits > 1) {
-    if (job.paddedRows % SEG_ROW_ALIGN !== 0) throw new Error('segments must be 64-aligned');
-    passes.push({
-      pipeline: await P.get('matmul-reduce', layout, {
-        SPLITS: splits,
-        SCRATCH: scratch,
-        TO_LOGITS: logits,
-      }),
-      grid: [Math.ceil(job.paddedRows / 4 / WG), m, 1],
-      suffix: '-reduce',
-    });
-  }
+  if (splits > 1) passes.push(await reducePass(P, job, m, logits, scratchOffset, splits));
   return passes;
+}
+
+/**
+ * The pass that adds a split-K matmul's `splits` partial sums (written at float offset
+ * `scratchOffset` of the activations) and stores them through the job's ops
+ * (kernels/matmul-reduce.wgsl).
+ */
+export async function reducePass(
+  P: Pipelines,
+  job: MatmulDispatch,
+  m: number,
+  logits: boolean,
+  scratchOffset: number,
+  splits: number,
+): Promise<GemmPass> {
+  if (job.paddedRows % SEG_ROW_ALIGN !== 0) throw new Error('segments must be 64-aligned');
+  return {
+    pipeline: await P.get('matmul-reduce', logits ? 'matmulLogits' : 'matmul', {
+      SPLITS: splits,
+      SCRATCH: scratchOffset / 4,
+      TO_LOGITS: logits,
+    }),
+    grid: [Math.ceil(job.paddedRows / 4 / WG), m, 1],
+    suffix: '-reduce',
+  };
 }
 
 /** Pipelines and grids of an f32 tiled matmul of `m` rows under `plan`. */

@@ -123,7 +123,7 @@ function stagedParts(shape: MatvecShape, u: number, xv: number): Defines {
 }
 
 /** Defines of kernels/matvec.wgsl (besides TO_LOGITS, COPY and C4); `epv`: weights per vec4. */
-export function matvecDefines(shape: MatvecShape, epv = 8): Defines {
+export function matvecDefines(shape: MatvecShape, epv: number): Defines {
   const { lanes, mr, r, staged } = shape;
   if (256 % lanes || lanes < 4 || (256 / lanes) * r > 64 || 64 % ((256 / lanes) * r)) {
     // A workgroup's rows must tile the 64-row segment padding (matmul-jobs.ts).

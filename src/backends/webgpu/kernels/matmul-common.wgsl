@@ -49,6 +49,19 @@ fn seg_rows(seg: Seg) -> u32 {
   return select(step.rows, step.out_rows, seg.m_sel == 1u);
 }
 
+/// Padded output rows of the whole dispatch (segments start at multiples of 64).
+fn padded_total() -> u32 {
+  let last = segs[arrayLength(&segs) - 1u];
+  return last.row_start + (last.n_rows + 63u) / 64u * 64u;
+}
+
+/// Float index, from the split-K scratch region's start, of split `split`'s partial sum for input
+/// row m and padded output row p (`padded`: padded_total()). The matrix kernels write these;
+/// matmul-reduce.wgsl adds them up (ln-mix.wgsl's ADD_PARTIALS reads the same layout).
+fn partial_at(split: u32, m: u32, padded: u32, p: u32) -> u32 {
+  return (split * step.rows + m) * padded + p;
+}
+
 fn put(seg: Seg, m: u32, n: u32, v: f32) {
   let i = seg.y_off + m * seg.y_stride + n;
   var r = v;

@@ -34,12 +34,6 @@ fn tile_job(wid: vec3<u32>, nwg: vec3<u32>, bm: u32, bn: u32, bk: u32) -> TileJo
   return TileJob(seg, seg_rows(seg), wid.y * bm, t * bn, wid.z * nb / nwg.z, (wid.z + 1u) * nb / nwg.z);
 }
 
-/// Padded output rows of the whole dispatch (segments start at multiples of 64).
-fn padded_total() -> u32 {
-  let last = segs[arrayLength(&segs) - 1u];
-  return last.row_start + (last.n_rows + 63u) / 64u * 64u;
-}
-
 struct Out {
   seg: Seg,
   m_count: u32,
@@ -85,6 +79,6 @@ fn emit(o: Out, m: u32, n: u32, v: vec4<f32>) {
       }
     }
   } else if (n < (o.seg.n_rows + 63u) / 64u * 64u) {
-    act[SCRATCH + ((o.split * step.rows + m) * o.padded + o.seg.row_start + n) / 4u] = v;
+    act[SCRATCH + partial_at(o.split, m, o.padded, o.seg.row_start + n) / 4u] = v;
   }
 }

@@ -10,8 +10,7 @@ const SCRATCH: u32 = {{SCRATCH}}u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let last = segs[arrayLength(&segs) - 1u];
-  let pr = last.row_start + (last.n_rows + 63u) / 64u * 64u;
+  let pr = padded_total();
   let p = (wid.x * WG + lid) * 4u;
   let m = wid.y;
   if (p >= pr) {
@@ -21,10 +20,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (m >= seg_rows(seg)) {
     return;
   }
-  let stride = step.rows * pr / 4u; // vec4 from one split's partial to the next
-  var v = act[SCRATCH + (m * pr + p) / 4u];
+  var v = act[SCRATCH + partial_at(0u, m, pr, p) / 4u];
   for (var s = 1u; s < SPLITS; s++) {
-    v += act[SCRATCH + s * stride + (m * pr + p) / 4u];
+    v += act[SCRATCH + partial_at(s, m, pr, p) / 4u];
   }
   let n = p - seg.row_start;
   for (var j = 0u; j < 4u; j++) {

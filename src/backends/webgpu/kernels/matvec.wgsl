@@ -122,9 +122,7 @@ fn wload(base: u32, kv: u32, k_end: u32) -> vec4<u32> {
 // Where a row group's sum goes: through `put`, or with SPLIT_K to this split's partials.
 fn put_sum(seg: Seg, m: u32, n: u32, v: f32, split: u32) {
 //#if SPLIT_K
-  let last = segs[arrayLength(&segs) - 1u];
-  let padded = last.row_start + (last.n_rows + 63u) / 64u * 64u;
-  let i = (split * step.rows + m) * padded + seg.row_start + n;
+  let i = partial_at(split, m, padded_total(), seg.row_start + n);
   act[{{SCRATCH}}u + i / 4u][i % 4u] = v;
 //#else
   put(seg, m, n, v);
