@@ -8,6 +8,7 @@ import type { GpuCaps } from '../backends/webgpu/device.js';
 /** What the summary reads off a WebGPU backend (WebGpuBackend, without loading its code). */
 interface GpuFacts {
   caps: GpuCaps;
+  gemmKernel?: 'tensor-core' | 'f32';
   stepRows?: number;
   memory?: () => { scratch: number };
 }
@@ -16,8 +17,10 @@ export function backendSummary(backend: Backend): string {
   if (backend.device !== 'webgpu' || !('caps' in backend)) return backend.device;
   const gpu = backend as unknown as GpuFacts;
   const caps = gpu.caps;
+  // The model's own kernel where the backend says it (f32 weights, or bf16 beyond f16's range,
+  // keep the f32 kernel on a tensor-core device).
   const gemm =
-    caps.gemm !== 'tensor-core'
+    (gpu.gemmKernel ?? caps.gemm) !== 'tensor-core'
       ? 'f32 GEMM'
       : caps.gemmInput === 'f16'
         ? 'tensor-core GEMM, f16 inputs'

@@ -28,6 +28,14 @@ describe('backendSummary', () => {
       backendSummary(gpuBackend({ gemm: 'f32', gemmInput: 'f16' })),
       'webgpu (nvidia h100; f32 GEMM)',
     );
+    // A model the device's tensor cores cannot take (f32 weights, bf16 beyond f16's range): the
+    // backend's own kernel wins over the device's choice.
+    const f32Model = {
+      device: 'webgpu',
+      caps: { adapterName: 'nvidia h100', gemm: 'tensor-core', gemmInput: 'split' },
+      gemmKernel: 'f32',
+    } as unknown as Backend;
+    assert.equal(backendSummary(f32Model), 'webgpu (nvidia h100; f32 GEMM)');
   });
 
   it('gives the step capacity and its activation memory when the backend reports them', () => {

@@ -61,6 +61,10 @@ describe('tensor-core GEMM: gate, flags and plans', () => {
     assert.equal(sgmUnavailable(h100, 'bf16'), null);
     assert.equal(sgmUnavailable(h100, 'f16'), null);
     assert.match(sgmUnavailable(h100, 'f32')!, /f32 weights/);
+    // A model with bf16 weights f16 cannot hold keeps the f32 kernel (f16-range.ts).
+    assert.match(sgmUnavailable(h100, 'bf16', 'split', 2)!, /2 bf16 weights beyond f16's range/);
+    assert.match(sgmUnavailable(h100, 'bf16', 'f16', 1)!, /beyond f16's range/);
+    assert.equal(sgmUnavailable(h100, 'bf16', 'f16', 0), null);
     assert.match(sgmUnavailable({ ...h100, shaderF16: false }, 'bf16')!, /shader-f16/);
     assert.match(sgmUnavailable({ ...h100, subgroupMatrixF16: false }, 'bf16')!, /16x16x16/);
     assert.match(sgmUnavailable({ ...h100, subgroups: false }, 'bf16')!, /subgroups/);

@@ -135,6 +135,22 @@ export class WebGpuBackend implements Backend {
     return this.ctx.caps;
   }
 
+  /**
+   * Where this model's GEMMs run: the device's choice (caps.gemm), except that f32 weights, and
+   * bf16 weights beyond f16's range (f16-range.ts), keep the f32 kernel.
+   */
+  get gemmKernel(): 'tensor-core' | 'f32' {
+    return this.runner.tensorCores ? 'tensor-core' : 'f32';
+  }
+
+  /**
+   * The model's bf16 weights that f16 cannot hold (magnitude ≥ 65520, or not finite), counted
+   * where its GEMMs would otherwise run on the tensor cores (f16-range.ts); 0 when not counted.
+   */
+  get weightsOutsideF16(): number {
+    return this.runner.weightsOutsideF16;
+  }
+
   /** Tokens one step holds: prefill chunk and largest decode batch (WebGpuOptions.maxRows). */
   get stepRows(): number {
     return this.runner.opts.maxRows;

@@ -25,7 +25,8 @@ export interface GpuCaps {
   subgroupMatrixF16: boolean;
   /**
    * Multi-row matrix products: 'tensor-core' (kernels/matmul-sgm.wgsl, for bf16 / f16 weights)
-   * when sgm-gemm.ts's gate passes, else 'f32' (kernels/matmul-tiled.wgsl, exact FMA).
+   * when sgm-gemm.ts's gate passes, else 'f32' (kernels/matmul-tiled.wgsl, exact FMA). The
+   * device's choice: a model can still keep the f32 kernel (WebGpuBackend.gemmKernel).
    */
   gemm: 'tensor-core' | 'f32';
   /**

@@ -76,8 +76,13 @@ export class Runner {
   private readonly wkvSizes: WkvSizes;
   /** Whether the batched wkv path can run (its LoRA-up GEMMs tile: K a multiple of 32). */
   private readonly batchedWkvOk: boolean;
-  /** GEMMs on the tensor cores (the device's choice, and 16-bit weights: sgm-gemm.ts). */
-  private readonly tensorCores: boolean;
+  /**
+   * GEMMs on the tensor cores: the device's choice, 16-bit weights (sgm-gemm.ts) and, for bf16,
+   * every weight within f16's range (f16-range.ts); otherwise on the f32 kernel.
+   */
+  readonly tensorCores: boolean;
+  /** The model's bf16 weights f16 cannot hold, where counted (GpuWeights.outsideF16). */
+  readonly weightsOutsideF16: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -90,9 +95,11 @@ export class Runner {
     this.meta = metaLayout(opts.maxRows);
     this.pool = new StatePool(ctx, config, opts.initialSlots);
     this.pipelines = new Pipelines(ctx, weights.plan.format);
+    this.weightsOutsideF16 = weights.outsideF16;
     this.tensorCores =
       ctx.caps.gemm === 'tensor-core' &&
-      sgmUnavailable(ctx.caps, weights.plan.format, ctx.caps.gemmInput) === null;
+      sgmUnavailable(ctx.caps, weights.plan.format, ctx.caps.gemmInput, weights.outsideF16) ===
+        null;
     this.program = buildStepProgram(config, weights.plan, this.act, this.meta);
     this.batchedWkvOk = this.program.every(
       (d) => d.kind !== 'matmul' || d.wkvPath !== 'batched' || d.job.tileableK,

@@ -47,12 +47,14 @@ export interface SgmDeviceInfo {
 /**
  * Why the tensor-core kernel cannot serve this device and weight format, or null when it can.
  * The kernel's subgroup count per workgroup is threads / 32, so the subgroup size must be
- * exactly 32; W must convert to f16 exactly (bf16 or f16, not f32).
+ * exactly 32; W must convert to f16 exactly (bf16 or f16, not f32), so `outsideF16`, the count
+ * of a model's bf16 weights that f16 cannot hold (f16-range.ts), must be 0.
  */
 export function sgmUnavailable(
   dev: SgmDeviceInfo,
   format: WeightFormat,
   input: SgmInput = 'split',
+  outsideF16 = 0,
 ): string | null {
   if (!dev.subgroups) return 'no subgroups';
   if (!dev.shaderF16) return 'no shader-f16';
@@ -61,6 +63,7 @@ export function sgmUnavailable(
     return `subgroup size ${dev.subgroupMinSize}..${dev.subgroupMaxSize}, not exactly ${SGM_LANES}`;
   }
   if (format === 'f32') return 'f32 weights (f16 inputs would round them)';
+  if (outsideF16 > 0) return `${outsideF16} bf16 weights beyond f16's range`;
   const xSplit = input === 'split';
   const least = Math.min(...SGM_TILE_RATE[input].map((r) => sgmTileBytes(r.tile, xSplit)));
   if (least > dev.maxWorkgroupStorage) return 'too little workgroup memory';

@@ -4,7 +4,7 @@ import type { RwkvConfig } from '../../model/config.js';
 import { DTYPE_BYTES, type DType, type TensorEntry } from '../../io/tensor.js';
 import type { GpuContext } from './device.js';
 import { StagedUpload } from './staged-upload.js';
-import { convertBf16ToF16 } from './weights-to-f16.js';
+import { countOutsideF16 } from './f16-range.js';
 import {
   elementsPerVec,
   GLOBAL_VECTORS,
@@ -29,6 +29,11 @@ export interface GpuWeights {
   params: GPUBuffer;
   /** Bytes of GPU memory held by the weights. */
   bytes: number;
+  /**
+   * bf16 weights f16 cannot hold (f16-range.ts), counted where the tensor-core GEMM would read
+   * them (UploadOptions.checkF16Range); 0 when not counted.
+   */
+  outsideF16: number;
   destroy(): void;
 }
 
@@ -36,10 +41,10 @@ export interface UploadOptions {
   /** Cap on one arena (default: the device's storage binding limit); tests use it to force splits. */
   arenaCap?: number;
   /**
-   * Keep bf16 matrices as f16 on the GPU (weights-to-f16.ts). Default: where the tensor-core GEMM
-   * takes f16 X (GpuCaps.gemmInput 'f16'), whose K step this shortens; elsewhere as stored.
+   * Count the bf16 weights f16 cannot hold (f16-range.ts). Default: where the GEMMs run on the
+   * tensor cores, which convert W to f16; tests ask for it on devices without them.
    */
-  f16Weights?: boolean;
+  checkF16Range?: boolean;
 }
 
 /** All matrices share one 16-bit type → keep it; anything else → f32 (exact for all inputs). */
@@ -150,19 +155,10 @@ export async function uploadWeights(
       }
     }
     await upload.finish();
-    const toF16 =
-      format === 'bf16' &&
-      (opts.f16Weights ?? (ctx.caps.gemm === 'tensor-core' && ctx.caps.gemmInput === 'f16'));
-    if (toF16) {
-      const bad = await convertBf16ToF16(ctx, arenas);
-      if (bad > 0) {
-        throw new Error(
-          `${bad} bf16 weights lie outside f16's range (|w| ≥ 65520, or not finite), so this ` +
-            "model cannot run with f16 weights (the f16 GEMM input, gemm 'f16'); load it with " +
-            "gemm 'auto'",
-        );
-      }
-    }
+    const outsideF16 =
+      format === 'bf16' && (opts.checkF16Range ?? ctx.caps.gemm === 'tensor-core')
+        ? await countOutsideF16(ctx, arenas)
+        : 0;
 
     const params = new Float32Array(paramFloats(c));
     const C = c.nEmbd;
@@ -190,11 +186,11 @@ export async function uploadWeights(
     device.queue.writeBuffer(paramBuf, 0, params);
     const bytes = plan.arenaBytes.reduce((a, b) => a + b, 0) + params.byteLength;
     return {
-      // bf16 and f16 take the same places (two per u32): only the format changes.
-      plan: toF16 ? { ...plan, format: 'f16' } : plan,
+      plan,
       arenas,
       params: paramBuf,
       bytes,
+      outsideF16,
       destroy: () => created.forEach((b) => b.destroy()),
     };
   } catch (err) {

@@ -14,7 +14,8 @@ enable chromium_experimental_subgroup_matrix;
 // out of workgroup memory, then converted to f16 and stored (into the other stage when DOUBLE).
 //
 // Precision: W converts to f16 exactly (bf16 has fewer mantissa bits; only values below 2^-14
-// lose bits as f16 subnormals, by at most 2^-25 absolutely). X would lose 11 bits, so with
+// lose bits as f16 subnormals, by at most 2^-25 absolutely; a model with bf16 weights of 65520
+// or more never gets here: f16-range.ts). X would lose 11 bits, so with
 // X_SPLIT it is stored as hi = f16(x) and lo = f16(x − hi) and each product is taken twice
 // (relative error ~1e-7 per term instead of ~5e-4). |x| must stay below 65504 (f16's range).
 //
@@ -67,13 +68,24 @@ const WV: u32 = BK / EPV;
 const XL: u32 = (BM * XV + WG - 1u) / WG;
 const WL: u32 = (BN * WV + WG - 1u) / WG;
 
+// Conversions to f16 go through pack2x16float (two values per call) rather than vec2<f16>(…) /
+// vec4<f16>(…), which convert one value at a time: measured on the H100 (bench/RESULTS.md,
+// seventeenth session), 2.9B prefill T = 4096 with split X 16 686 → 17 240 tok/s, and with f16 X
+// on bf16 weights 21 938 → 22 508, within 1 % of weights stored as f16 (where W needs no
+// conversion). Same values: bf16 above 2^-14 and the split's hi are exact in f16.
+
 /// The two 16-bit weights of one word as f16 (exact for bf16 above 2^-14), low half first.
 fn w_pair(word: u32) -> vec2<f16> {
 //#if W_F16
   return bitcast<vec2<f16>>(word);
 //#else
-  return vec2<f16>(vec2<f32>(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u)));
+  let w = vec2<f32>(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u));
+  return bitcast<vec2<f16>>(pack2x16float(w));
 //#endif
+}
+
+fn to_f16x4(v: vec4<f32>) -> vec4<f16> {
+  return bitcast<vec4<f16>>(vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw)));
 }
 
 /// Lane's eight outputs of the subgroup's f32 tile at cs[q..q + 7] (row m, columns n..n + 7).
@@ -163,9 +175,9 @@ fn main(
           // f16 was folded away by the driver, measured: lo came out zero); lo = x − hi is exact
           // in f32 and rounds to f16 with 2^-11 of its own size.
           let hi32 = bitcast<vec4<f32>>(bitcast<vec4<u32>>(v) & vec4<u32>(0xffffe000u));
-          let hi = vec4<f16>(hi32);
+          let hi = to_f16x4(hi32);
 //#else
-          let hi = vec4<f16>(v);
+          let hi = to_f16x4(v);
 //#endif
           let o = nxt * XPARTS * XTILE + (idx / XV) * LDS + (idx % XV) * 4u;
           xs[o] = hi.x;
@@ -173,7 +185,7 @@ fn main(
           xs[o + 2u] = hi.z;
           xs[o + 3u] = hi.w;
 //#if X_SPLIT
-          let lo = vec4<f16>(v - hi32);
+          let lo = to_f16x4(v - hi32);
           xs[o + XTILE] = lo.x;
           xs[o + XTILE + 1u] = lo.y;
           xs[o + XTILE + 2u] = lo.z;

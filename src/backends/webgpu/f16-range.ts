@@ -1,16 +1,14 @@
-// bf16 weights rewritten as f16 on the GPU once they are uploaded (kernels/bf16-to-f16.wgsl).
-// Why: the tensor-core GEMM converts every W tile it stages from bf16 to f16; with the f16 X
-// input (DeviceOptions.gemm 'f16') that conversion is a measurable part of its K step, and
-// weights already in f16 make those GEMMs 4–5 % faster (H100, bench/gemm-tiles.ts --w-format,
-// bench/RESULTS.md, thirteenth session). In the default (split) mode f16 weights made no
-// difference to the GEMMs, so they stay as stored there.
-// Values: the GEMMs' do not change (the kernel converted the same values to f16 before
-// multiplying); the single-token GEMVs widen f16 to f32 as they did bf16, so theirs change only
-// where a weight lies below f16's normal range (|w| < 6.1e-5) and is rounded to its subnormal
-// grid (1.1e-6 of the logits' std on a fixture, test/webgpu/weights-to-f16.test.ts).
-// Speed: the GEMVs widen f16 (unpack2x16float) more slowly than bf16 (a shift): 2.9B batch-1
-// decode is ~1.5–3 % slower in the f16 mode (bench/RESULTS.md, fourteenth session, where each
-// format's kernels also ran on the other's data to tell the two causes apart).
+// Whether a model's bf16 weights fit f16. The tensor-core GEMM converts W to f16 as it stages
+// it (kernels/matmul-sgm.wgsl), exactly for every bf16 value in f16's range; one of magnitude
+// ≥ 65520 (or not finite) has no f16 and would make the product undefined. So where the GEMMs
+// would run on the tensor cores, the uploaded weights are counted once (kernels/f16-range.wgsl,
+// one read of them: milliseconds), and a model with any such weight runs its GEMMs on the f32
+// kernel instead (runner.ts), exact and slower. Trained RWKV weights lie far inside the range.
+//
+// Until the seventeenth session the f16 GEMM input (gemm 'f16') rewrote bf16 weights as f16
+// here, because converting them in the GEMM cost it 4–5 %; with the conversion done two values
+// at a time (pack2x16float) that is < 1 %, while the rewritten weights made batch-1 decode ~3 %
+// slower (the GEMVs widen f16 more slowly than bf16). Measured on the H100, bench/RESULTS.md.
 import type { GpuContext } from './device.js';
 import { loadKernel } from './shader-source.js';
 
@@ -18,23 +16,22 @@ import { loadKernel } from './shader-source.js';
 const ROW_WORKGROUPS = 65535;
 
 /**
- * Rewrites each buffer's bf16 pairs as f16 pairs in place. Returns how many weights lay outside
- * f16's finite range (or were not finite); those are undefined afterwards, so a caller that
- * gets a non-zero count must not use the buffers. `rowWorkgroups` (workgroups per grid row) is
- * for tests, which reach the grid's second dimension with buffers far below 268 MB.
+ * How many of the bf16 weights in `buffers` f16 cannot hold (magnitude ≥ 65520, or not finite).
+ * `rowWorkgroups` (workgroups per grid row) is for tests, which reach the grid's second
+ * dimension with buffers far below 268 MB.
  */
-export async function convertBf16ToF16(
+export async function countOutsideF16(
   ctx: GpuContext,
   buffers: GPUBuffer[],
   rowWorkgroups = ROW_WORKGROUPS,
 ): Promise<number> {
   const device = ctx.device;
   const module = device.createShaderModule({
-    label: 'rwkv bf16-to-f16',
-    code: await loadKernel('bf16-to-f16', {}),
+    label: 'rwkv f16-range',
+    code: await loadKernel('f16-range', {}),
   });
   const pipeline = await device.createComputePipelineAsync({
-    label: 'rwkv bf16-to-f16',
+    label: 'rwkv f16-range',
     layout: 'auto',
     compute: { module, entryPoint: 'main' },
   });
@@ -46,23 +43,23 @@ export async function convertBf16ToF16(
   };
   try {
     const bad = make({
-      label: 'rwkv bf16-to-f16 count',
+      label: 'rwkv f16-range count',
       size: 4,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
     });
     const read = make({
-      label: 'rwkv bf16-to-f16 read',
+      label: 'rwkv f16-range read',
       size: 4,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
-    const enc = device.createCommandEncoder({ label: 'rwkv bf16-to-f16' });
+    const enc = device.createCommandEncoder({ label: 'rwkv f16-range' });
     for (const buf of buffers) {
       const vecs = Math.floor(buf.size / 16);
       if (vecs === 0) continue;
       const groups = Math.ceil(vecs / 256);
       const x = Math.min(groups, rowWorkgroups);
       const params = make({
-        label: 'rwkv bf16-to-f16 params',
+        label: 'rwkv f16-range params',
         size: 16,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       });
