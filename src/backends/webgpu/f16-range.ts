@@ -2,8 +2,9 @@
 // it (kernels/matmul-sgm.wgsl), exactly for every bf16 value in f16's range; one of magnitude
 // ≥ 65520 (or not finite) has no f16 and would make the product undefined. So where the GEMMs
 // would run on the tensor cores, the uploaded weights are counted once (kernels/f16-range.wgsl,
-// one read of them: milliseconds), and a model with any such weight runs its GEMMs on the f32
-// kernel instead (runner.ts), exact and slower. Trained RWKV weights lie far inside the range.
+// one read of them), and a model with any such weight runs its GEMMs on the f32 kernel instead
+// (sgmUnavailable, asked by runner.ts), exact and slower. Trained RWKV weights lie far inside
+// the range.
 //
 // Until the seventeenth session the f16 GEMM input (gemm 'f16') rewrote bf16 weights as f16
 // here, because converting them in the GEMM cost it 4–5 %; with the conversion done two values
