@@ -182,6 +182,8 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     weightBytesPerToken: weightBytes,
     memory: be.memory(),
     wkvScan: be.runner.opts.wkvScan,
+    // The model's own GEMM kernel: f32 weights, or bf16 beyond f16's range, keep the f32 one.
+    gemmKernel: be.gemmKernel,
     maxRows: be.stepRows,
   };
 
