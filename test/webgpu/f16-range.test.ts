@@ -97,8 +97,8 @@ describe('bf16 weights beyond f16', () => {
       const plain = await WebGpuBackend.load(model, { context: ctx, checkF16Range: true });
       const be = await WebGpuBackend.load(huge, { context: ctx, checkF16Range: true });
       try {
-        assert.equal(plain.weightsOutsideF16, 0);
-        assert.equal(be.weightsOutsideF16, 2);
+        assert.equal(plain.runner.weightsOutsideF16, 0);
+        assert.equal(be.runner.weightsOutsideF16, 2);
         // Wherever the device's GEMMs would run on the tensor cores, this model's do not.
         assert.equal(be.gemmKernel, 'f32');
         const cpu = await CpuBackend.load(huge);

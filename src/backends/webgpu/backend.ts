@@ -143,14 +143,6 @@ export class WebGpuBackend implements Backend {
     return this.runner.tensorCores ? 'tensor-core' : 'f32';
   }
 
-  /**
-   * The model's bf16 weights that f16 cannot hold (magnitude ≥ 65520, or not finite), counted
-   * where its GEMMs would otherwise run on the tensor cores (f16-range.ts); 0 when not counted.
-   */
-  get weightsOutsideF16(): number {
-    return this.runner.weightsOutsideF16;
-  }
-
   /** Tokens one step holds: prefill chunk and largest decode batch (WebGpuOptions.maxRows). */
   get stepRows(): number {
     return this.runner.opts.maxRows;

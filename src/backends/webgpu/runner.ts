@@ -81,8 +81,6 @@ export class Runner {
    * every weight within f16's range (f16-range.ts); otherwise on the f32 kernel.
    */
   readonly tensorCores: boolean;
-  /** The model's bf16 weights f16 cannot hold, where counted (GpuWeights.outsideF16). */
-  readonly weightsOutsideF16: number;
 
   constructor(
     private readonly ctx: GpuContext,
@@ -95,7 +93,6 @@ export class Runner {
     this.meta = metaLayout(opts.maxRows);
     this.pool = new StatePool(ctx, config, opts.initialSlots);
     this.pipelines = new Pipelines(ctx, weights.plan.format);
-    this.weightsOutsideF16 = weights.outsideF16;
     this.tensorCores =
       ctx.caps.gemm === 'tensor-core' &&
       sgmUnavailable(ctx.caps, weights.plan.format, ctx.caps.gemmInput, weights.outsideF16) ===
@@ -414,6 +411,11 @@ export class Runner {
       pass.dispatchWorkgroups(w.grid[0], w.grid[1], w.grid[2]);
     }
     pass.end();
+  }
+
+  /** The model's bf16 weights f16 cannot hold, where counted (GpuWeights.outsideF16). */
+  get weightsOutsideF16(): number {
+    return this.weights.outsideF16;
   }
 
   /** Decoding steps recorded while the GPU runs the previous one (see step-ahead.ts). */
