@@ -276,7 +276,8 @@ for (const size of args.sizes.split(',').filter((s) => s) as StandardSize[]) {
     // run, 19 780 after 300 ms of them). At least three of them, and the best of three timed:
     // after the sampled runs a first 2.9B T = 512 run alone took 338 ms (its GEMM shapes'
     // compiles and more), so one run could end the warm-up; a full table's call read 7 368 tok/s
-    // there against 12 800–13 200 in other calls (H100, eighteenth session).
+    // there, 12 622 with this warm-up (12 800–13 220 in calls without sampled runs; H100,
+    // eighteenth session).
     for (let n = 0, warm = now(); n < 3 || now() - warm < 300; n++) await run();
     const best = Math.min(await run(), await run(), await run());
     prefill[`T${T}`] = T / (best / 1000);
