@@ -11,7 +11,7 @@ import {
 } from './gemm-shape.js';
 import { SEG_U32, type MatmulDispatch } from './matmul-jobs.js';
 import { PREFETCH_WORKGROUPS } from './l2-prefetch.js';
-import { matvecDefines, type MatvecShape } from './matvec-source.js';
+import { matvecDefines, matvecRowsPerWorkgroup, type MatvecShape } from './matvec-source.js';
 import type { Pipelines } from './pipelines.js';
 import { chooseSgmPlan, sgmPasses, sgmSuits, type AnyGemmPlan, type SgmInput } from './sgm-gemm.js';
 import type { Defines } from './shader-source.js';
@@ -110,7 +110,7 @@ export async function dispatchPasses(
             COPY: false,
             X_ACT: hasXAct(d.job),
           }),
-          grid: [d.job.paddedRows / ((256 / staged.lanes) * staged.r), splits, 1],
+          grid: [d.job.paddedRows / matvecRowsPerWorkgroup(staged), splits, 1],
           suffix: '',
         },
       ];
@@ -312,10 +312,10 @@ function stagedMatvec(
   if (m < 3 || m > MATVEC_MAX_ROWS) return null;
   const lanes = Math.min(m <= 4 ? 16 : 8, matvecLanes(job));
   let r = 2;
-  while ((256 / lanes) * r > 64) r /= 2;
+  while (matvecRowsPerWorkgroup({ lanes, r }) > 64) r /= 2;
   const u = 2;
   const kcv = lanes * u;
-  const tiles = job.paddedRows / ((256 / lanes) * r);
+  const tiles = job.paddedRows / matvecRowsPerWorkgroup({ lanes, r });
   // Split K to fill the GPU where the next ln-mix adds the partials, or (with a reduce pass)
   // where the rows alone would leave most multiprocessors idle. Each split keeps ≥ 2 chunks.
   const target = deferred ? 2 * SMS : tiles < SMS / 2 ? SMS : 0;
@@ -419,14 +419,15 @@ function dispatchGrid(
       return [rows, H, 1];
     case 'lnMatvec': {
       const single = singleMatvecShape(d);
-      const per = d.ln ? singleGemvShape(config, d.label).rpw : (256 / single.lanes) * single.r;
+      const per = d.ln ? singleGemvShape(config, d.label).rpw : matvecRowsPerWorkgroup(single);
       return [d.job.paddedRows / per, 1, 1];
     }
     case 'matmul': {
       const m = d.logits || d.outRows ? logitRows : rows;
       if (m <= MATVEC_MAX_ROWS || !d.job.tileableK) {
         const mr = Math.max(1, m);
-        return [d.job.paddedRows / ((256 / matvecLanes(d.job)) * matvecR(d.job, mr)), 1, 1];
+        const shape = { lanes: matvecLanes(d.job), r: matvecR(d.job, mr) };
+        return [d.job.paddedRows / matvecRowsPerWorkgroup(shape), 1, 1];
       }
       throw new Error('tiled matmuls are planned by dispatchPasses');
     }

@@ -122,10 +122,17 @@ function stagedParts(shape: MatvecShape, u: number, xv: number): Defines {
   };
 }
 
+/** Output rows one workgroup of kernels/matvec.wgsl covers: 256 invocations, `lanes` per row
+ *  group, `r` rows per group. */
+export function matvecRowsPerWorkgroup(shape: { lanes: number; r: number }): number {
+  return (256 / shape.lanes) * shape.r;
+}
+
 /** Defines of kernels/matvec.wgsl (besides TO_LOGITS, COPY and C4); `epv`: weights per vec4. */
 export function matvecDefines(shape: MatvecShape, epv: number): Defines {
   const { lanes, mr, r, staged } = shape;
-  if (256 % lanes || lanes < 4 || (256 / lanes) * r > 64 || 64 % ((256 / lanes) * r)) {
+  const rows = matvecRowsPerWorkgroup(shape);
+  if (256 % lanes || lanes < 4 || rows > 64 || 64 % rows) {
     // A workgroup's rows must tile the 64-row segment padding (matmul-jobs.ts).
     throw new Error(`matvec: ${lanes} lanes × ${r} rows per thread do not tile 64 rows`);
   }
